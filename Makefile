@@ -1,0 +1,44 @@
+# Two set-up-and-go commands on a fresh machine (Python 3.11 and make needed):
+#   make notebooks   set up, then execute every notebook headless in full mode into build/
+#   make test        set up, then run the unit tests and every notebook in quick mode (nbval)
+PYTHON ?= python3.11
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: env test lint notebooks notebooks-quick store-outputs benchmarks fetch-data clean
+
+env: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (or run: make PYTHON=python3 ...)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	# torch first: 2.13.0 has a CPU-only wheel here; the constraints keep it at that version
+	$(PY) -m pip install --quiet "torch==2.13.0"
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[test]"
+	touch $(STAMP)
+
+test: env
+	TUTORIAL_QUICK=1 TUTORIAL_PROGRESS=0 $(PY) -m pytest tests notebooks --nbval-lax --nbval-current-env -p no:cacheprovider
+
+lint: env
+	$(PY) -m ruff check tutorial_utils tests scripts benchmarks notebooks
+
+notebooks: env
+	$(PY) scripts/run_notebooks.py
+
+notebooks-quick: env
+	$(PY) scripts/run_notebooks.py --quick
+
+store-outputs: env
+	$(PY) scripts/run_notebooks.py --store
+
+benchmarks: env
+	$(PY) benchmarks/run.py
+
+fetch-data: env
+	$(PY) -m tutorial_utils.data fetch --all
+
+clean:
+	rm -rf build

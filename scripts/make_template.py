@@ -1,0 +1,67 @@
+"""Write notebooks/templates/template.ipynb, the skeleton every notebook starts from.
+
+Run: ``python scripts/make_template.py``. The setup cell text is defined once, in
+``tutorial_utils/notebook_cells.py``; tests check every notebook carries it verbatim.
+"""
+
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from tutorial_utils.notebook_cells import badge_cell, setup_cell
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def main() -> None:
+    path = "notebooks/templates/template.ipynb"
+    cells = [
+        new_markdown_cell(badge_cell(path, "NN. Title of the notebook")),
+        new_markdown_cell(
+            "## What you will learn\n"
+            "- one goal per line, each a thing the learner can *do* afterwards\n\n"
+            "**Prerequisites:** which notebooks come first, what Python/physics is assumed.\n\n"
+            "**Run time** on 2 CPU cores: quick mode (`TUTORIAL_QUICK=1`) about N min, "
+            "full mode about M min."
+        ),
+        new_code_cell(setup_cell()),
+        new_markdown_cell(
+            "## 1. A section\n"
+            "The idea in one paragraph, then the equation:\n\n"
+            "$$ f(Q x) = D(Q)\\, f(x) \\quad \\forall Q \\in O(3) $$"
+        ),
+        new_code_cell(
+            "import torch\n"
+            "from e3nn import o3\n\n"
+            "x = torch.randn(10, 3, dtype=torch.float64)\n"
+            "Q = o3.rand_matrix(dtype=torch.float64)\n"
+            "Y = o3.spherical_harmonics('2e', x, normalize=True)\n"
+            "Y_rot = o3.spherical_harmonics('2e', x @ Q.T, normalize=True)\n"
+            "D = o3.Irreps('2e').D_from_matrix(Q)"
+        ),
+        new_markdown_cell("The numerical check of the claim (deterministic: its output is checked by nbval):"),
+        new_code_cell(
+            "# NBVAL_CHECK_OUTPUT\n"
+            "err = (Y_rot - Y @ D.T).abs().max().item()\n"
+            "print(f'equivariance error below 1e-12: {err < 1e-12}')"
+        ),
+        new_markdown_cell("## Summary\n- what was shown, each point with the number that showed it"),
+        new_markdown_cell("## Exercises\n**Exercise 1.** A task, with a hint."),
+        nbformat.v4.new_code_cell(
+            "# Solution to exercise 1\nprint(o3.Irreps('1o') * 2)",
+            metadata={"tags": ["solution"]},
+        ),
+        new_markdown_cell("## References\n1. Geiger and Smidt, e3nn: Euclidean Neural Networks, arXiv:2207.09453 (2022)."),
+    ]
+    nb = new_notebook(cells=cells, metadata={
+        "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+        "language_info": {"name": "python"},
+    })
+    (ROOT / path).parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, ROOT / path)
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,159 @@
+"""The registry of data sets and their checksummed, cached download.
+
+Where files go and come from:
+
+* ``TUTORIAL_DATA_DIR`` – the cache folder (default: the user cache folder that
+  ``pooch.os_cache("e3nn-tutorial")`` names). Every file there has passed its sha256 check.
+* ``TUTORIAL_DATA_MIRROR`` – an offline mirror: a local folder that holds the files
+  under their registry file names, or a base URL (``https://...``) that serves them.
+  When set, files are fetched from the mirror instead of their public address.
+
+A file whose checksum does not match (a truncated download, a wrong version on a
+mirror) is never left in the cache: the error says where it came from and what to do.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["REGISTRY", "DataFile", "cache_dir", "fetch", "fetch_all", "sha256sum"]
+
+
+@dataclass(frozen=True)
+class DataFile:
+    """One downloadable file: where it lives, its checksum and what it is."""
+
+    name: str
+    filename: str
+    url: str
+    sha256: str
+    size: int
+    description: str
+    licence: str
+    citation: str
+
+
+REGISTRY: dict[str, DataFile] = {
+    f.name: f
+    for f in [
+        DataFile(
+            name="phonon_dos",
+            filename="petretto_phonon_dos_1521.csv",
+            url=(
+                "https://raw.githubusercontent.com/ninarina12/phononDoS_tutorial/"
+                "036ba109f2ca82daa048c0012f40899ee32f02b9/data.csv"
+            ),
+            sha256="fe19bbabc4d49f13a3fb336ee6adff9d70d66e20375cabf56fbfa31cf4da1754",
+            size=2_486_028,
+            description="DFPT phonon densities of states of 1521 Materials Project crystals "
+            "(51 points on 0-1000 cm^-1, max-normalised) with their structures",
+            licence="MIT (the repository that publishes the processed file); the underlying "
+            "data: Petretto et al., CC BY 4.0",
+            citation="Petretto et al., Sci. Data 5, 180065 (2018); Chen et al., Adv. Sci. 8, "
+            "2004214 (2021)",
+        ),
+    ]
+}
+
+
+def cache_dir() -> Path:
+    """The cache folder: ``TUTORIAL_DATA_DIR`` if set, else the user cache folder."""
+    env = os.environ.get("TUTORIAL_DATA_DIR", "").strip()
+    if env:
+        return Path(env).expanduser()
+    import pooch
+
+    return Path(pooch.os_cache("e3nn-tutorial"))
+
+
+def sha256sum(path: str | Path, chunk: int = 1 << 20) -> str:
+    """Hex sha256 of a file, read in chunks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(chunk), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _lookup(name: str) -> DataFile:
+    if name not in REGISTRY:
+        raise KeyError(f"unknown data set {name!r}; registered: {', '.join(sorted(REGISTRY))}")
+    return REGISTRY[name]
+
+
+def _source(entry: DataFile) -> str:
+    """Where to fetch ``entry`` from: the mirror (folder or base URL) if set, else its URL."""
+    mirror = os.environ.get("TUTORIAL_DATA_MIRROR", "").strip()
+    if not mirror:
+        return entry.url
+    if "://" in mirror and not mirror.startswith("file://"):
+        return mirror.rstrip("/") + "/" + entry.filename
+    folder = Path(mirror.removeprefix("file://")).expanduser()
+    if not folder.is_dir():
+        raise FileNotFoundError(
+            f"TUTORIAL_DATA_MIRROR={mirror!r} is neither a folder nor a URL; point it at a "
+            "folder holding the data files or at a base URL, or unset it to download"
+        )
+    candidates = [folder / entry.filename, folder / entry.name / entry.filename]
+    for c in candidates:
+        if c.is_file():
+            return str(c)
+    raise FileNotFoundError(
+        f"the mirror folder {folder} has no {entry.filename} (looked in "
+        f"{', '.join(str(c) for c in candidates)}); copy the file there or unset TUTORIAL_DATA_MIRROR"
+    )
+
+
+def _mismatch(entry: DataFile, source: str, got: str, size: int) -> ValueError:
+    return ValueError(
+        f"{entry.filename} from {source} has sha256 {got} ({size} bytes) but the registry "
+        f"expects {entry.sha256} ({entry.size} bytes): the file is truncated, corrupt or a "
+        "different version. Nothing was saved to the cache. Fetch it again, or fix the mirror."
+    )
+
+
+def fetch(name: str, progress: bool = False) -> Path:
+    """Return the local path of data set ``name``, downloading and verifying it if needed.
+
+    The file is checked against its sha256 before it enters the cache (written to a
+    temporary file in the cache folder, then atomically renamed), so an interrupted or
+    corrupt download never leaves a bad file behind.
+    """
+    entry = _lookup(name)
+    folder = cache_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / entry.filename
+    if target.is_file():
+        if sha256sum(target) == entry.sha256:
+            return target
+        target.unlink()  # stale or corrupt cache entry: fetch it again
+    source = _source(entry)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{entry.filename}.", suffix=".part", dir=folder)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        if "://" in source:
+            import pooch
+
+            downloader = pooch.HTTPDownloader(progressbar=progress, timeout=60)
+            downloader(source, str(tmp), None)
+        else:
+            shutil.copyfile(source, tmp)
+        got = sha256sum(tmp)
+        if got != entry.sha256:
+            raise _mismatch(entry, source, got, tmp.stat().st_size)
+        os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return target
+
+
+def fetch_all(progress: bool = True) -> dict[str, Path]:
+    """Fetch every registered data set (run before an offline workshop)."""
+    return {name: fetch(name, progress=progress) for name in REGISTRY}

@@ -1,0 +1,132 @@
+"""Symmetry operations and equivariance checks, shared by tests and notebooks.
+
+An element of O(3) is stored as a 3x3 orthogonal matrix ``Q`` with ``det Q = +1``
+(a rotation) or ``-1`` (a rotation followed by inversion). It acts on Cartesian
+vectors as ``x -> x @ Q.T`` and on irreps features as ``x -> x @ D(Q).T``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import torch
+from e3nn import o3
+from e3nn.util.test import equivariance_error
+from torch_geometric.data import Data
+
+__all__ = [
+    "assert_equivariant",
+    "graph_equivariance_error",
+    "random_o3",
+    "random_rotation",
+    "rotate_irreps",
+    "transform_atoms",
+    "transform_data",
+]
+
+
+def random_rotation(n: int | None = None, dtype: torch.dtype | None = None) -> torch.Tensor:
+    """Uniformly random rotation matrices (Haar measure on SO(3)): (3, 3) or (n, 3, 3)."""
+    shape = () if n is None else (n,)
+    return o3.rand_matrix(*shape, dtype=dtype or torch.get_default_dtype())
+
+
+def random_o3(n: int | None = None, dtype: torch.dtype | None = None) -> torch.Tensor:
+    """Random O(3) elements: a Haar rotation, times -1 (inversion) with probability 1/2."""
+    R = random_rotation(n, dtype)
+    sign = torch.where(torch.rand(R.shape[:-2]) < 0.5, -1.0, 1.0).to(R.dtype)
+    return R * sign[..., None, None]
+
+
+def rotate_irreps(irreps: o3.Irreps | str, x: torch.Tensor, Q: torch.Tensor) -> torch.Tensor:
+    """Apply the O(3) element ``Q`` (3, 3) to features ``x`` (..., irreps.dim)."""
+    D = o3.Irreps(irreps).D_from_matrix(Q.to(x.dtype))
+    return x @ D.T
+
+
+def transform_data(data: Data, Q: torch.Tensor, t: torch.Tensor | None = None) -> Data:
+    """A copy of ``data`` with positions ``pos @ Q.T + t`` and cell rows ``cell @ Q.T``.
+
+    Edges and integer cell shifts stay valid: every distance is unchanged.
+    """
+    out = data.clone()
+    Q = Q.to(data.pos.dtype)
+    out.pos = data.pos @ Q.T
+    if t is not None:
+        out.pos = out.pos + t.to(data.pos.dtype)
+    if getattr(data, "cell", None) is not None:
+        out.cell = data.cell @ Q.T
+    return out
+
+
+def transform_atoms(atoms, Q: np.ndarray | torch.Tensor, t: Sequence[float] | None = None):
+    """A copy of an ``ase.Atoms`` with positions ``pos @ Q.T + t`` and the cell rotated."""
+    Q = np.asarray(Q, dtype=np.float64)
+    out = atoms.copy()
+    out.set_cell(np.asarray(atoms.get_cell()) @ Q.T, scale_atoms=False)
+    pos = atoms.get_positions() @ Q.T
+    if t is not None:
+        pos = pos + np.asarray(t, dtype=np.float64)
+    out.set_positions(pos)
+    return out
+
+
+def graph_equivariance_error(
+    model: Callable[[Data], torch.Tensor | tuple[torch.Tensor, ...]],
+    data: Data,
+    irreps_out: o3.Irreps | str | Sequence[o3.Irreps | str | None],
+    ntrials: int = 3,
+    do_parity: bool = True,
+    do_translation: bool = True,
+) -> float:
+    """Largest equivariance error of a graph model over random O(3) elements and translations.
+
+    Wraps :func:`e3nn.util.test.equivariance_error`: the positions are treated as
+    Cartesian points and the cell rows as three vectors (``3x1o``), so the graph's edges
+    stay valid. ``irreps_out`` describes the model's output(s), e.g. ``"0e"`` for an
+    energy or ``["0e", "1o"]`` for (energy, forces).
+    """
+
+    def func(pos: torch.Tensor, cell_flat: torch.Tensor):
+        moved = data.clone()
+        moved.pos = pos
+        moved.cell = cell_flat.view(-1, 3, 3)
+        return model(moved)
+
+    cell = getattr(data, "cell", None)
+    if cell is None:
+        cell = torch.zeros(1, 3, 3, dtype=data.pos.dtype)
+    errors = equivariance_error(
+        func,
+        [data.pos, cell.reshape(-1, 9)],
+        irreps_in=["cartesian_points", "3x1o"],
+        irreps_out=irreps_out,
+        ntrials=ntrials,
+        do_parity=do_parity,
+        do_translation=do_translation,
+    )
+    return float(max(float(e.max()) for e in errors.values()))
+
+
+def assert_equivariant(
+    model: Callable[[Data], torch.Tensor | tuple[torch.Tensor, ...]],
+    data: Data,
+    irreps_out: o3.Irreps | str | Sequence[o3.Irreps | str | None],
+    tolerance: float | None = None,
+    **kwargs,
+) -> float:
+    """Raise ``AssertionError`` if :func:`graph_equivariance_error` exceeds ``tolerance``.
+
+    The default tolerance is 1e-9 in float64 and 1e-4 in float32 (relative to outputs of
+    order one). Returns the error so a notebook can print it.
+    """
+    if tolerance is None:
+        tolerance = 1e-9 if data.pos.dtype == torch.float64 else 1e-4
+    err = graph_equivariance_error(model, data, irreps_out, **kwargs)
+    if not err <= tolerance:
+        raise AssertionError(
+            f"equivariance error {err:.3e} exceeds tolerance {tolerance:.1e} "
+            f"({data.pos.dtype}); the model is not equivariant for output irreps {irreps_out}"
+        )
+    return err

@@ -1,0 +1,237 @@
+"""One training loop for every notebook.
+
+``train`` runs epochs over a ``torch_geometric`` ``DataLoader`` (or any iterable of
+batches), evaluates on a validation loader, keeps the best weights (lowest validation
+loss), stops early, follows a learning-rate schedule, clips gradients, and returns a
+:class:`History` that :func:`tutorial_utils.plotting.plot_history` draws.
+
+The model-specific part is ``loss_fn(model, batch) -> (loss, metrics)``: ``loss`` is a
+scalar tensor to minimise, ``metrics`` a dict of floats averaged over batches (weighted
+by ``batch.num_graphs`` when present).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import os
+import sys
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .runtime import seed_everything
+
+LossFn = Callable[[torch.nn.Module, Any], tuple[torch.Tensor, dict[str, float]]]
+
+__all__ = ["History", "evaluate", "progress_enabled", "train"]
+
+
+@dataclass
+class History:
+    """Per-epoch record of a training run (lists have one entry per epoch)."""
+
+    train_loss: list[float] = field(default_factory=list)
+    valid_loss: list[float] = field(default_factory=list)
+    train_metrics: dict[str, list[float]] = field(default_factory=dict)
+    valid_metrics: dict[str, list[float]] = field(default_factory=dict)
+    lr: list[float] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+    best_epoch: int = -1
+    stopped_early: bool = False
+
+    @property
+    def epochs(self) -> int:
+        return len(self.train_loss)
+
+    @property
+    def best_valid_loss(self) -> float:
+        return self.valid_loss[self.best_epoch] if self.best_epoch >= 0 else math.nan
+
+    @property
+    def total_seconds(self) -> float:
+        return float(sum(self.seconds))
+
+    def summary(self) -> str:
+        """One line: epochs run, best epoch, best validation loss, wall time."""
+        return (
+            f"{self.epochs} epochs ({'stopped early' if self.stopped_early else 'completed'}), "
+            f"best epoch {self.best_epoch + 1} with validation loss {self.best_valid_loss:.4g}, "
+            f"{self.total_seconds:.1f} s"
+        )
+
+
+def progress_enabled() -> bool:
+    """Progress bars are on unless ``TUTORIAL_PROGRESS=0`` (scripted runs turn them off so
+    stored notebook outputs hold no progress-bar noise)."""
+    return os.environ.get("TUTORIAL_PROGRESS", "1").strip() not in {"0", "false", "no", "off"}
+
+
+def _tqdm():
+    """The notebook widget bar when ipywidgets is present and we run in a kernel, else text."""
+    if "ipykernel" in sys.modules:
+        try:
+            import ipywidgets  # noqa: F401
+            from tqdm.notebook import tqdm
+
+            return tqdm
+        except ImportError:
+            pass
+    from tqdm.std import tqdm
+
+    return tqdm
+
+
+def _move(batch: Any, device: torch.device) -> Any:
+    return batch.to(device) if hasattr(batch, "to") else batch
+
+
+def _weight(batch: Any) -> float:
+    return float(getattr(batch, "num_graphs", 1))
+
+
+def evaluate(model: torch.nn.Module, loader: Iterable, loss_fn: LossFn, device: torch.device | str = "cpu",
+             grad: bool = False) -> tuple[float, dict[str, float]]:
+    """Average loss and metrics of ``model`` over ``loader`` (weighted by graphs per batch).
+
+    Set ``grad=True`` when the loss needs autograd (e.g. forces as -dE/dx).
+    """
+    device = torch.device(device)
+    model.eval()
+    total, weight, sums = 0.0, 0.0, {}
+    with torch.set_grad_enabled(grad):
+        for batch in loader:
+            batch = _move(batch, device)
+            loss, metrics = loss_fn(model, batch)
+            w = _weight(batch)
+            total += float(loss.detach()) * w
+            weight += w
+            for k, v in metrics.items():
+                sums[k] = sums.get(k, 0.0) + float(v) * w
+    if weight == 0:
+        raise ValueError("the evaluation loader is empty; give it at least one batch")
+    return total / weight, {k: v / weight for k, v in sums.items()}
+
+
+def train(
+    model: torch.nn.Module,
+    loss_fn: LossFn,
+    train_loader: Iterable,
+    valid_loader: Iterable,
+    epochs: int,
+    lr: float = 1e-3,
+    weight_decay: float = 0.0,
+    optimizer: torch.optim.Optimizer | None = None,
+    schedule: str | None = "plateau",
+    patience: int | None = None,
+    grad_clip: float | None = 10.0,
+    device: torch.device | str = "cpu",
+    seed: int | None = 0,
+    checkpoint: str | Path | None = None,
+    eval_grad: bool = False,
+    log_every: int = 0,
+    max_seconds: float | None = None,
+) -> History:
+    """Train ``model`` and leave it holding the weights of its best validation epoch.
+
+    Args:
+        model: the network; moved to ``device``.
+        loss_fn: ``(model, batch) -> (loss, metrics)``.
+        train_loader, valid_loader: iterables of batches (shuffle the training one).
+        epochs: maximum number of passes over ``train_loader``.
+        lr, weight_decay: AdamW settings (ignored when ``optimizer`` is given).
+        schedule: ``"plateau"`` (halve LR after 5 flat epochs), ``"cosine"`` or ``None``.
+        patience: stop after this many epochs without a better validation loss.
+        grad_clip: clip the global gradient norm to this value (``None`` for no clipping).
+        seed: seed set before training so runs repeat (``None`` leaves the RNG alone).
+        checkpoint: if given, the best ``state_dict`` is saved there (load it with
+            ``torch.load(path, weights_only=True)``).
+        eval_grad: validation needs autograd (force losses).
+        log_every: print a line every this many epochs (0: only at the end).
+        max_seconds: stop after this much wall time (a budget for quick runs).
+    """
+    if epochs < 1:
+        raise ValueError(f"epochs must be at least 1, got {epochs}")
+    if seed is not None:
+        seed_everything(seed)
+    device = torch.device(device)
+    model.to(device)
+    opt = optimizer or torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+    if schedule == "plateau":
+        sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=5)
+    elif schedule == "cosine":
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
+    elif schedule is None:
+        sched = None
+    else:
+        raise ValueError(f"unknown schedule {schedule!r}; use 'plateau', 'cosine' or None")
+
+    history = History()
+    best_state = copy.deepcopy(model.state_dict())
+    best_loss = math.inf
+    bad_epochs = 0
+    start = time.perf_counter()
+    bar = _tqdm()(range(epochs), desc="training", disable=not progress_enabled(), leave=False)
+    for epoch in bar:
+        t0 = time.perf_counter()
+        model.train()
+        total, weight, sums = 0.0, 0.0, {}
+        for batch in train_loader:
+            batch = _move(batch, device)
+            opt.zero_grad(set_to_none=True)
+            loss, metrics = loss_fn(model, batch)
+            if not torch.isfinite(loss):
+                raise FloatingPointError(
+                    f"the training loss became {float(loss)} at epoch {epoch + 1}; "
+                    "lower the learning rate or check the data for NaNs"
+                )
+            loss.backward()
+            if grad_clip is not None:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+            opt.step()
+            w = _weight(batch)
+            total += float(loss.detach()) * w
+            weight += w
+            for k, v in metrics.items():
+                sums[k] = sums.get(k, 0.0) + float(v) * w
+        if weight == 0:
+            raise ValueError("the training loader is empty; give it at least one batch")
+        valid_loss, valid_metrics = evaluate(model, valid_loader, loss_fn, device, grad=eval_grad)
+
+        history.train_loss.append(total / weight)
+        history.valid_loss.append(valid_loss)
+        for k, v in sums.items():
+            history.train_metrics.setdefault(k, []).append(v / weight)
+        for k, v in valid_metrics.items():
+            history.valid_metrics.setdefault(k, []).append(v)
+        history.lr.append(opt.param_groups[0]["lr"])
+        history.seconds.append(time.perf_counter() - t0)
+
+        if valid_loss < best_loss:
+            best_loss, bad_epochs = valid_loss, 0
+            history.best_epoch = epoch
+            best_state = copy.deepcopy(model.state_dict())
+            if checkpoint is not None:
+                torch.save(best_state, checkpoint)
+        else:
+            bad_epochs += 1
+        if isinstance(sched, torch.optim.lr_scheduler.ReduceLROnPlateau):
+            sched.step(valid_loss)
+        elif sched is not None:
+            sched.step()
+        bar.set_postfix(train=f"{history.train_loss[-1]:.3g}", valid=f"{valid_loss:.3g}")
+        if log_every and (epoch + 1) % log_every == 0:
+            print(f"epoch {epoch + 1:4d}  train {history.train_loss[-1]:.4g}  valid {valid_loss:.4g}")
+        if patience is not None and bad_epochs >= patience:
+            history.stopped_early = True
+            break
+        if max_seconds is not None and time.perf_counter() - start > max_seconds:
+            history.stopped_early = True
+            break
+    bar.close()
+    model.load_state_dict(best_state)
+    return history
