@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ._meta import REPO_REF, REPO_SLUG, REPO_URL
 
-__all__ = ["badge_cell", "colab_url", "setup_cell"]
+__all__ = ["badge_cell", "colab_url", "setup_cell", "show_source"]
 
 
 def colab_url(notebook_path: str) -> str:
@@ -37,3 +37,17 @@ if ("google.colab" in sys.modules or os.environ.get("TUTORIAL_FORCE_COLAB") == "
 from tutorial_utils import setup
 
 device = setup(seed={seed})'''
+
+
+def show_source(obj) -> None:
+    """Display the source code of a function or class from ``tutorial_utils`` in a notebook,
+    so the teaching code stays visible where it is explained (one source, no copy)."""
+    import inspect
+
+    source = inspect.getsource(obj)
+    try:
+        from IPython.display import Markdown, display
+
+        display(Markdown(f"```python\n{source}```"))
+    except ImportError:  # plain Python: print it
+        print(source)
