@@ -4,9 +4,11 @@ Run: ``python scripts/make_template.py``. The setup cell text is defined once, i
 ``tutorial_utils/notebook_cells.py``; tests check every notebook carries it verbatim.
 """
 
+import os
 from pathlib import Path
 
 import nbformat
+from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from tutorial_utils.notebook_cells import badge_cell, setup_cell
@@ -52,13 +54,19 @@ def main() -> None:
             "# Solution to exercise 1\nprint(o3.Irreps('1o') * 2)",
             metadata={"tags": ["solution"]},
         ),
-        new_markdown_cell("## References\n1. Geiger and Smidt, e3nn: Euclidean Neural Networks, arXiv:2207.09453 (2022)."),
+        new_markdown_cell(
+            "## References\n1. Geiger and Smidt, e3nn: Euclidean Neural Networks, arXiv:2207.09453 (2022)."
+        ),
     ]
     nb = new_notebook(cells=cells, metadata={
         "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
         "language_info": {"name": "python"},
     })
     (ROOT / path).parent.mkdir(parents=True, exist_ok=True)
+    # store outputs from a clean run, as for every notebook, so nbval has something to check
+    os.environ.update(TUTORIAL_QUICK="0", TUTORIAL_PROGRESS="0")
+    NotebookClient(nb, timeout=600, kernel_name="python3", record_timing=False,
+                   resources={"metadata": {"path": str(ROOT / "notebooks")}}).execute()
     nbformat.write(nb, ROOT / path)
     print(f"wrote {path}")
 

@@ -38,6 +38,13 @@ def _check_r_max(r_max: float) -> float:
     return r_max
 
 
+def _to_numpy(x: np.ndarray | torch.Tensor) -> np.ndarray:
+    """A float64 NumPy copy of an array or tensor (detached, on the CPU)."""
+    if isinstance(x, torch.Tensor):
+        x = x.detach().cpu().numpy()
+    return np.array(x, dtype=np.float64)
+
+
 def check_positions(pos: torch.Tensor | np.ndarray) -> None:
     """Raise a ``ValueError`` naming the first bad atom if positions are empty, not (N, 3)
     or not finite."""
@@ -140,8 +147,8 @@ def periodic_radius_graph(
 
     r_max = _check_r_max(r_max)
     check_positions(pos)
-    pos_np = np.asarray(torch.as_tensor(pos).detach().cpu(), dtype=np.float64)
-    cell_np = np.asarray(torch.as_tensor(cell).detach().cpu(), dtype=np.float64).reshape(3, 3)
+    pos_np = _to_numpy(pos)
+    cell_np = _to_numpy(cell).reshape(3, 3)
     pbc_arr = np.broadcast_to(np.asarray(pbc, dtype=bool), (3,)).copy()
     if not pbc_arr.any():
         raise ValueError(

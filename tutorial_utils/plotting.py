@@ -165,7 +165,7 @@ def plot_sphere_signal(signal, n: int = 60, radial: bool = True, title: str = ""
         if coeffs.shape != (ir.dim,):
             raise ValueError(f"coefficients have shape {tuple(coeffs.shape)}, irreps {ir} need ({ir.dim},)")
         # one block of harmonics per copy of each irrep, in the order of ``irreps``
-        Y = torch.cat([o3.spherical_harmonics(l, pts, normalize=True) for mul, (l, _) in ir
+        Y = torch.cat([o3.spherical_harmonics(l, pts, normalize=True, normalization="component") for mul, (l, _) in ir
                        for _ in range(mul)], dim=1)
         values = Y @ coeffs
     f = np.asarray(torch.as_tensor(values).detach().cpu(), dtype=float).reshape(xyz.shape[:2])

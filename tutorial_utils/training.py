@@ -186,7 +186,7 @@ def train(
             loss, metrics = loss_fn(model, batch)
             if not torch.isfinite(loss):
                 raise FloatingPointError(
-                    f"the training loss became {float(loss)} at epoch {epoch + 1}; "
+                    f"the training loss became {float(loss.detach())} at epoch {epoch + 1}; "
                     "lower the learning rate or check the data for NaNs"
                 )
             loss.backward()

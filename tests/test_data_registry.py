@@ -1,0 +1,127 @@
+"""Checksummed downloads, the offline mirror, the cache, and the fetch command."""
+
+import hashlib
+import http.server
+import threading
+from pathlib import Path
+
+import pytest
+
+from tutorial_utils.data import registry
+from tutorial_utils.data.__main__ import main as data_cli
+from tutorial_utils.data.registry import DataFile, fetch, sha256sum
+
+CONTENT = b"mp_id,value\nmp-1,1.0\nmp-2,2.0\n" * 100
+
+
+@pytest.fixture
+def toy_entry(monkeypatch):
+    """Register a small file whose checksum we know."""
+    entry = DataFile(name="toy", filename="toy.csv", url="http://127.0.0.1:9/toy.csv",
+                     sha256=hashlib.sha256(CONTENT).hexdigest(), size=len(CONTENT),
+                     description="toy", licence="CC0", citation="none")
+    monkeypatch.setitem(registry.REGISTRY, "toy", entry)
+    return entry
+
+
+@pytest.fixture
+def dirs(tmp_path, monkeypatch):
+    cache, mirror = tmp_path / "cache", tmp_path / "mirror"
+    mirror.mkdir()
+    monkeypatch.setenv("TUTORIAL_DATA_DIR", str(cache))
+    monkeypatch.setenv("TUTORIAL_DATA_MIRROR", str(mirror))
+    return cache, mirror
+
+
+def test_fetch_from_mirror_folder_into_cache(toy_entry, dirs):
+    cache, mirror = dirs
+    (mirror / "toy.csv").write_bytes(CONTENT)
+    path = fetch("toy")
+    assert path == cache / "toy.csv" and path.read_bytes() == CONTENT
+    (mirror / "toy.csv").unlink()  # now served from the cache alone
+    assert fetch("toy").read_bytes() == CONTENT
+
+
+def test_mirror_with_a_subfolder_per_data_set(toy_entry, dirs):
+    _, mirror = dirs
+    (mirror / "toy").mkdir()
+    (mirror / "toy" / "toy.csv").write_bytes(CONTENT)
+    assert fetch("toy").read_bytes() == CONTENT
+
+
+@pytest.mark.parametrize("bad", [CONTENT[:-7], CONTENT.replace(b"2.0", b"3.0")], ids=["truncated", "altered"])
+def test_checksum_mismatch_is_clear_and_leaves_no_file(toy_entry, dirs, bad):
+    cache, mirror = dirs
+    (mirror / "toy.csv").write_bytes(bad)
+    with pytest.raises(ValueError, match="truncated, corrupt or a different version.*Nothing was saved"):
+        fetch("toy")
+    assert list(cache.iterdir()) == []  # no corrupt file, no temporary left behind
+
+
+def test_corrupt_cache_entry_is_replaced(toy_entry, dirs):
+    cache, mirror = dirs
+    (mirror / "toy.csv").write_bytes(CONTENT)
+    cache.mkdir()
+    (cache / "toy.csv").write_bytes(b"garbage")
+    assert fetch("toy").read_bytes() == CONTENT
+
+
+def test_unknown_name_and_missing_mirror(toy_entry, dirs, monkeypatch, tmp_path):
+    with pytest.raises(KeyError, match="unknown data set 'nope'; registered: .*toy"):
+        fetch("nope")
+    with pytest.raises(FileNotFoundError, match="has no toy.csv"):
+        fetch("toy")
+    monkeypatch.setenv("TUTORIAL_DATA_MIRROR", str(tmp_path / "does-not-exist"))
+    with pytest.raises(FileNotFoundError, match="neither a folder nor a URL"):
+        fetch("toy")
+
+
+def test_download_from_base_url_over_loopback(toy_entry, dirs, monkeypatch):
+    """The mirror may be a web server (e.g. an instructor's laptop on the workshop wifi)."""
+    _, mirror = dirs
+    (mirror / "toy.csv").write_bytes(CONTENT)
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, directory=str(mirror), **kwargs)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        monkeypatch.setenv("TUTORIAL_DATA_MIRROR", f"http://127.0.0.1:{server.server_port}")
+        assert fetch("toy").read_bytes() == CONTENT
+    finally:
+        server.shutdown()
+
+
+def test_cli_fetch_all_and_list(toy_entry, dirs, monkeypatch, capsys):
+    _, mirror = dirs
+    (mirror / "toy.csv").write_bytes(CONTENT)
+    monkeypatch.setattr(registry, "REGISTRY", {"toy": toy_entry})
+    import tutorial_utils.data.__main__ as cli
+
+    monkeypatch.setattr(cli, "REGISTRY", {"toy": toy_entry})
+    assert data_cli(["fetch", "--all"]) == 0
+    assert "ok      toy" in capsys.readouterr().out
+    assert data_cli(["list"]) == 0
+    (mirror / "toy.csv").write_bytes(b"broken")
+    for f in Path(registry.cache_dir()).iterdir():
+        f.unlink()
+    assert data_cli(["fetch", "toy"]) == 1
+    assert "FAILED  toy" in capsys.readouterr().err
+
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+@pytest.mark.skipif(not (SHARED / "phonon_dos").is_dir(), reason="the shared reference data is not beside the checkout")
+def test_registered_phonon_file_matches_the_shared_copy(tmp_path, monkeypatch):
+    monkeypatch.setenv("TUTORIAL_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("TUTORIAL_DATA_MIRROR", str(SHARED))
+    path = fetch("phonon_dos")
+    assert sha256sum(path) == registry.REGISTRY["phonon_dos"].sha256
+    assert path.stat().st_size == registry.REGISTRY["phonon_dos"].size
