@@ -6,7 +6,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: env test lint notebooks notebooks-quick store-outputs benchmarks fetch-data clean
+.PHONY: env lab test lint notebooks notebooks-quick store-outputs benchmarks fetch-data clean
 
 env: $(STAMP)
 
@@ -18,6 +18,10 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m pip install --quiet "torch==2.13.0"
 	$(PY) -m pip install --quiet -c constraints.txt -e ".[test]"
 	touch $(STAMP)
+
+lab: env
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[test,notebooks]"
+	$(VENV)/bin/jupyter lab notebooks/
 
 test: env
 	TUTORIAL_QUICK=1 TUTORIAL_PROGRESS=0 $(PY) -m pytest tests notebooks --nbval-lax --nbval-current-env -p no:cacheprovider
