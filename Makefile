@@ -6,7 +6,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: env lab test lint notebooks notebooks-quick store-outputs benchmarks fetch-data clean
+.PHONY: env lab test lint notebooks notebooks-quick store-outputs student-copies benchmarks fetch-data clean
 
 env: $(STAMP)
 
@@ -37,6 +37,9 @@ notebooks-quick: env
 
 store-outputs: env
 	$(PY) scripts/run_notebooks.py --store
+
+student-copies: env
+	$(PY) scripts/make_student_copies.py
 
 benchmarks: env
 	$(PY) benchmarks/run.py
