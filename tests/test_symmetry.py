@@ -9,6 +9,7 @@ from e3nn import o3
 from tutorial_utils.graphs import atoms_to_data, edge_vectors
 from tutorial_utils.symmetry import (
     assert_equivariant,
+    default_dtype,
     graph_equivariance_error,
     random_o3,
     random_rotation,
@@ -82,3 +83,17 @@ def test_spherical_harmonics_equivariance_float32_tolerance():
     Y = o3.spherical_harmonics(irreps, x, normalize=True)
     Y_rot = o3.spherical_harmonics(irreps, x @ Q.T, normalize=True)
     assert (Y_rot - rotate_irreps(irreps, Y, Q)).abs().max() < 1e-4
+
+
+def test_float64_checks_are_exact_under_a_float32_default():
+    """e3nn builds D matrices in the default dtype; the helpers must not lose float64 precision."""
+    assert torch.get_default_dtype() == torch.float32
+    Q = random_o3(dtype=torch.float64)
+    x = torch.randn(5, 3, dtype=torch.float64)
+    assert (rotate_irreps("1o", x, Q) - x @ Q.T).abs().max() < 1e-13
+    atoms = bulk("NaCl", "rocksalt", a=5.64)
+    atoms.rattle(0.1, seed=2)
+    with default_dtype(torch.float64):
+        data = atoms_to_data(atoms, r_max=4.5)
+    assert data.pos.dtype == torch.float64 and torch.get_default_dtype() == torch.float32
+    assert assert_equivariant(_vector_model, data, "1o") < 1e-9

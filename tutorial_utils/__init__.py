@@ -10,7 +10,15 @@ One module per concept:
 * :mod:`tutorial_utils.data` – the data registry, checksummed downloads, offline mirror.
 """
 
-from .runtime import get_device, in_colab, is_quick, pick, seed_everything, setup
+import warnings
+
+# torch_geometric imports tqdm.auto, which warns "IProgress not found" inside a Jupyter
+# kernel without ipywidgets. The curriculum's own progress bars fall back to text bars
+# there (tutorial_utils.training), so that warning tells a learner nothing: silence it
+# here, before any notebook imports torch_geometric (the setup cell imports us first).
+warnings.filterwarnings("ignore", message="IProgress not found", module="tqdm")
+
+from .runtime import get_device  # noqa: E402, in_colab, is_quick, pick, seed_everything, setup
 
 __version__ = "0.1.0"
 

@@ -7,7 +7,8 @@ vectors as ``x -> x @ Q.T`` and on irreps features as ``x -> x @ D(Q).T``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 
 import numpy as np
 import torch
@@ -17,6 +18,7 @@ from torch_geometric.data import Data
 
 __all__ = [
     "assert_equivariant",
+    "default_dtype",
     "graph_equivariance_error",
     "random_o3",
     "random_rotation",
@@ -24,6 +26,18 @@ __all__ = [
     "transform_atoms",
     "transform_data",
 ]
+
+
+@contextmanager
+def default_dtype(dtype: torch.dtype) -> Iterator[None]:
+    """Temporarily set torch's default dtype. e3nn builds Wigner D matrices in the default
+    dtype, so float64 checks under a float32 default would lose precision (~1e-7)."""
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(dtype)
+    try:
+        yield
+    finally:
+        torch.set_default_dtype(old)
 
 
 def random_rotation(n: int | None = None, dtype: torch.dtype | None = None) -> torch.Tensor:
@@ -41,7 +55,8 @@ def random_o3(n: int | None = None, dtype: torch.dtype | None = None) -> torch.T
 
 def rotate_irreps(irreps: o3.Irreps | str, x: torch.Tensor, Q: torch.Tensor) -> torch.Tensor:
     """Apply the O(3) element ``Q`` (3, 3) to features ``x`` (..., irreps.dim)."""
-    D = o3.Irreps(irreps).D_from_matrix(Q.to(x.dtype))
+    with default_dtype(x.dtype):
+        D = o3.Irreps(irreps).D_from_matrix(Q.to(x.dtype))
     return x @ D.T
 
 
@@ -97,15 +112,16 @@ def graph_equivariance_error(
     cell = getattr(data, "cell", None)
     if cell is None:
         cell = torch.zeros(1, 3, 3, dtype=data.pos.dtype)
-    errors = equivariance_error(
-        func,
-        [data.pos, cell.reshape(-1, 9)],
-        irreps_in=["cartesian_points", "3x1o"],
-        irreps_out=irreps_out,
-        ntrials=ntrials,
-        do_parity=do_parity,
-        do_translation=do_translation,
-    )
+    with default_dtype(data.pos.dtype):
+        errors = equivariance_error(
+            func,
+            [data.pos, cell.reshape(-1, 9)],
+            irreps_in=["cartesian_points", "3x1o"],
+            irreps_out=irreps_out,
+            ntrials=ntrials,
+            do_parity=do_parity,
+            do_translation=do_translation,
+        )
     return float(max(float(e.max()) for e in errors.values()))
 
 
