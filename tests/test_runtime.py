@@ -65,3 +65,13 @@ def test_setup_prints_mode_and_returns_device(monkeypatch, capsys):
         torch.set_default_dtype(old)
     assert device.type == "cpu"
     assert "mode: quick | device: cpu | seed: 3" in capsys.readouterr().out
+
+
+def test_package_exports_what_the_setup_cell_needs():
+    import tutorial_utils
+
+    for name in tutorial_utils.__all__:
+        assert hasattr(tutorial_utils, name), f"tutorial_utils.{name} is listed in __all__ but missing"
+    from tutorial_utils import setup  # the setup cell's import
+
+    assert callable(setup)

@@ -18,7 +18,7 @@ import warnings
 # here, before any notebook imports torch_geometric (the setup cell imports us first).
 warnings.filterwarnings("ignore", message="IProgress not found", module="tqdm")
 
-from .runtime import get_device  # noqa: E402, in_colab, is_quick, pick, seed_everything, setup
+from .runtime import get_device, in_colab, is_quick, pick, seed_everything, setup  # noqa: E402
 
 __version__ = "0.1.0"
 
