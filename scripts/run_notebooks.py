@@ -53,6 +53,30 @@ def execute(path: Path, out_dir: Path, timeout: int) -> tuple[nbformat.NotebookN
     return nb, time.perf_counter() - t0
 
 
+PLOTLY_MIME = "application/vnd.plotly.v1+json"
+
+
+def with_plotly_html(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """A copy of ``nb`` whose plotly figures also carry an HTML rendering, for the HTML export.
+
+    Stored notebooks keep plotly's JSON only (JupyterLab, VS Code and Colab draw it); the
+    HTML page needs the figure as HTML, with plotly.js embedded once so it works offline.
+    """
+    import copy
+
+    import plotly.io as pio
+
+    out = copy.deepcopy(nb)
+    first = True
+    for cell in out.cells:
+        for output in cell.get("outputs", []):
+            fig = output.get("data", {}).get(PLOTLY_MIME)
+            if fig is not None:
+                output["data"]["text/html"] = pio.to_html(fig, include_plotlyjs=first, full_html=False)
+                first = False
+    return out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("prefixes", nargs="*", help="run only notebooks whose file name starts with these")
@@ -87,7 +111,7 @@ def main() -> int:
         timings.setdefault(path.stem, {})[mode] = round(seconds, 1)
         executed = out / "executed" / path.name
         nbformat.write(nb, executed)
-        html, _ = exporter.from_notebook_node(nb)
+        html, _ = exporter.from_notebook_node(with_plotly_html(nb))
         (out / "html" / f"{path.stem}.html").write_text(html, encoding="utf-8")
         if args.store:
             shutil.copyfile(executed, path)
