@@ -23,7 +23,9 @@ def _texts(output) -> list[str]:
     if "text" in output:
         texts.append("".join(output["text"]) if isinstance(output["text"], list) else output["text"])
     for mime, value in output.get("data", {}).items():
-        if mime.startswith("text/") or mime.endswith("json"):
+        # plotly figures store arrays as base64 ("bdata"), where any short string can occur
+        # by chance; images likewise. Text and plain JSON outputs are what a path leaks into.
+        if mime.startswith("text/") or mime == "application/json":
             texts.append(value if isinstance(value, str) else str(value))
     if output.get("output_type") == "error":
         texts.append("\n".join(output.get("traceback", [])))
