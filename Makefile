@@ -16,11 +16,11 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m pip install --quiet --upgrade pip
 	# torch first: 2.13.0 has a CPU-only wheel here; the constraints keep it at that version
 	$(PY) -m pip install --quiet "torch==2.13.0"
-	$(PY) -m pip install --quiet -c constraints.txt -e ".[test]"
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[test,phonons]"
 	touch $(STAMP)
 
 lab: env
-	$(PY) -m pip install --quiet -c constraints.txt -e ".[test,notebooks]"
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[test,phonons,notebooks]"
 	$(VENV)/bin/jupyter lab notebooks/
 
 test: env

@@ -95,7 +95,7 @@ def main() -> int:
     (out / "executed").mkdir(parents=True, exist_ok=True)
     (out / "html").mkdir(parents=True, exist_ok=True)
     timings_file = out / "timings.json"
-    timings = json.loads(timings_file.read_text()) if timings_file.exists() else {}
+    measured: dict[str, dict[str, float]] = {}
     exporter = HTMLExporter()
     failed = []
     for path in notebook_paths(args.prefixes):
@@ -108,13 +108,17 @@ def main() -> int:
             failed.append(path.name)
             continue
         print(f"  done in {seconds:.0f} s", flush=True)
-        timings.setdefault(path.stem, {})[mode] = round(seconds, 1)
+        measured.setdefault(path.stem, {})[mode] = round(seconds, 1)
         executed = out / "executed" / path.name
         nbformat.write(nb, executed)
         html, _ = exporter.from_notebook_node(with_plotly_html(nb))
         (out / "html" / f"{path.stem}.html").write_text(html, encoding="utf-8")
         if args.store:
             shutil.copyfile(executed, path)
+    # merge into the file as it is now (another run may have written it meanwhile)
+    timings = json.loads(timings_file.read_text()) if timings_file.exists() else {}
+    for stem, by_mode in measured.items():
+        timings.setdefault(stem, {}).update(by_mode)
     timings_file.write_text(json.dumps(timings, indent=2, sort_keys=True) + "\n")
     print(f"executed copies: {out / 'executed'}; HTML: {out / 'html'}; timings: {timings_file}")
     if failed:
