@@ -68,7 +68,8 @@ def run_workload(name: str, structures, r_max: float, repeat: int = 3, brute_rep
         print(f"  {label:28s} {t:9.3f} {t / t_ours:14.1f}")
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    """Run both workloads (no options)."""
     crystals = [r.atoms for r in load_phonon_dos()]
     run_workload(f"phonon crystals, r_max {R_MAX} Å", crystals, R_MAX)
     supercell = bulk("Cu", "fcc", a=3.61) * (10, 10, 10)

@@ -53,7 +53,7 @@ PUBLISHED = {
 }
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--split", choices=["stratified", "random"], default="stratified")
     parser.add_argument("--epochs", type=int, default=TRAIN_HPARAMS["epochs"])
@@ -61,7 +61,7 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest for these small graphs)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", help="also write the results to this JSON file")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     torch.set_num_threads(args.threads)
     seed_everything(args.seed)

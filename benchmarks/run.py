@@ -1,6 +1,6 @@
 """Run the benchmarks: ``python benchmarks/run.py`` (all) or ``python benchmarks/run.py graphs``.
 
-Each module in this folder with a ``main()`` is a benchmark; it prints its own table of
+Each module in this folder with a ``main(argv)`` is a benchmark; it prints its own table of
 timings and ratios against references measured in the same run.
 """
 
@@ -26,7 +26,7 @@ def main(argv: list[str]) -> int:
         spec.loader.exec_module(module)
         print(f"=== {name} ===", flush=True)
         t0 = time.perf_counter()
-        module.main()
+        module.main([])  # defaults: run.py passes no options through
         print(f"=== {name}: {time.perf_counter() - t0:.1f} s ===\n", flush=True)
     return 0
 
