@@ -6,15 +6,10 @@ with ``python scripts/run_notebooks.py --store 01``.
 
 from __future__ import annotations
 
-from pathlib import Path
-from textwrap import dedent
-
-import nbformat
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from nbbuild import NotebookBuilder
 
 from tutorial_utils.notebook_cells import badge_cell, setup_cell
 
-ROOT = Path(__file__).resolve().parents[2]
 PATH = "notebooks/01_symmetry_intro.ipynb"
 TITLE = "01. Euclidean symmetry in machine learning: why symmetry-aware models"
 
@@ -22,21 +17,8 @@ TITLE = "01. Euclidean symmetry in machine learning: why symmetry-aware models"
 RUN_TIME_QUICK = "about 1 min"
 RUN_TIME_FULL = "about 2 min"
 
-CHECK = "# NBVAL_CHECK_OUTPUT\n"
-
-cells: list = []
-
-
-def md(text: str) -> None:
-    cells.append(new_markdown_cell(dedent(text).strip()))
-
-
-def code(text: str, checked: bool = False, solution: bool = False) -> None:
-    src = dedent(text).strip()
-    if checked:
-        src = CHECK + src
-    meta = {"tags": ["solution"]} if solution else {}
-    cells.append(new_code_cell(src, metadata=meta))
+nb = NotebookBuilder(PATH)
+md, code = nb.md, nb.code
 
 
 # ----------------------------------------------------------------------------------------
@@ -730,14 +712,5 @@ md("""
 """)
 
 
-def main() -> None:
-    nb = new_notebook(cells=cells, metadata={
-        "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-        "language_info": {"name": "python"},
-    })
-    nbformat.write(nb, ROOT / PATH)
-    print(f"wrote {PATH} ({len(cells)} cells)")
-
-
 if __name__ == "__main__":
-    main()
+    nb.write()

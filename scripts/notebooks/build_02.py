@@ -7,15 +7,10 @@ with ``python scripts/run_notebooks.py --store 02``.
 
 from __future__ import annotations
 
-from pathlib import Path
-from textwrap import dedent
-
-import nbformat
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from nbbuild import NotebookBuilder
 
 from tutorial_utils.notebook_cells import badge_cell, setup_cell
 
-ROOT = Path(__file__).resolve().parents[2]
 PATH = "notebooks/02_irreps_tensor_products.ipynb"
 TITLE = "02. Irreducible representations and tensor products in e3nn"
 
@@ -23,23 +18,8 @@ TITLE = "02. Irreducible representations and tensor products in e3nn"
 RUN_TIME_QUICK = "under 1 min"
 RUN_TIME_FULL = "under 1 min"
 
-CHECK = "# NBVAL_CHECK_OUTPUT\n"
-
-cells: list = []
-
-
-def md(text: str) -> None:
-    cells.append(new_markdown_cell(dedent(text).strip()))
-
-
-def code(text: str, checked: bool = False, solution: bool = False, hint: str = "") -> None:
-    src = dedent(text).strip()
-    if checked:
-        src = CHECK + src
-    meta = {"tags": ["solution"]} if solution else {}
-    if hint:  # shown in the student copy (scripts/make_student_copies.py)
-        meta["hint"] = hint
-    cells.append(new_code_cell(src, metadata=meta))
+nb = NotebookBuilder(PATH)
+md, code = nb.md, nb.code
 
 
 # ----------------------------------------------------------------------------------------
@@ -867,14 +847,5 @@ md("""
 """)
 
 
-def main() -> None:
-    nb = new_notebook(cells=cells, metadata={
-        "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-        "language_info": {"name": "python"},
-    })
-    nbformat.write(nb, ROOT / PATH)
-    print(f"wrote {PATH} ({len(cells)} cells)")
-
-
 if __name__ == "__main__":
-    main()
+    nb.write()

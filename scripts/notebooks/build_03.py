@@ -8,32 +8,21 @@ The notebook is generated, never edited by hand; its stored outputs come from
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import nbformat
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from nbbuild import NotebookBuilder
 
 from tutorial_utils.notebook_cells import badge_cell, setup_cell
 
-ROOT = Path(__file__).resolve().parents[2]
 PATH = "notebooks/03_invariant_descriptors.ipynb"
 
 # Measured by scripts/run_notebooks.py on the shared 2-core machine (build/timings.json).
 RUN_TIME = "quick mode (`TUTORIAL_QUICK=1`) about 1 min, full mode 6 to 8 min (measured on a shared machine)"
 
-cells: list = []
-
-
-def md(text: str) -> None:
-    cells.append(new_markdown_cell(text.strip("\n")))
-
-
-def code(text: str) -> None:
-    cells.append(new_code_cell(text.strip("\n")))
+nb = NotebookBuilder(PATH)
+md, code = nb.md, nb.code
 
 
 def solution(text: str) -> None:
-    cells.append(new_code_cell(text.strip("\n"), metadata={"tags": ["solution"]}))
+    code(text, solution=True)
 
 
 md(badge_cell(PATH, "03. Describing atomic geometry with equivariant and invariant functions"))
@@ -859,14 +848,5 @@ md("""
 """)
 
 
-def main() -> None:
-    nb = new_notebook(cells=cells, metadata={
-        "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-        "language_info": {"name": "python"},
-    })
-    nbformat.write(nb, ROOT / PATH)
-    print(f"wrote {PATH} ({len(cells)} cells)")
-
-
 if __name__ == "__main__":
-    main()
+    nb.write()
