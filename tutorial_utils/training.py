@@ -90,8 +90,23 @@ def _move(batch: Any, device: torch.device) -> Any:
     return batch.to(device) if hasattr(batch, "to") else batch
 
 
-def _weight(batch: Any) -> float:
-    return float(getattr(batch, "num_graphs", 1))
+class _BatchMean:
+    """Running mean of a loss and metrics over batches, weighted by graphs per batch."""
+
+    def __init__(self) -> None:
+        self.total, self.weight, self.sums = 0.0, 0.0, {}
+
+    def add(self, batch: Any, loss: torch.Tensor, metrics: dict[str, float]) -> None:
+        w = float(getattr(batch, "num_graphs", 1))
+        self.total += float(loss.detach()) * w
+        self.weight += w
+        for k, v in metrics.items():
+            self.sums[k] = self.sums.get(k, 0.0) + float(v) * w
+
+    def result(self, what: str) -> tuple[float, dict[str, float]]:
+        if self.weight == 0:
+            raise ValueError(f"the {what} loader is empty; give it at least one batch")
+        return self.total / self.weight, {k: v / self.weight for k, v in self.sums.items()}
 
 
 def evaluate(model: torch.nn.Module, loader: Iterable, loss_fn: LossFn, device: torch.device | str = "cpu",
@@ -102,19 +117,13 @@ def evaluate(model: torch.nn.Module, loader: Iterable, loss_fn: LossFn, device: 
     """
     device = torch.device(device)
     model.eval()
-    total, weight, sums = 0.0, 0.0, {}
+    mean = _BatchMean()
     with torch.set_grad_enabled(grad):
         for batch in loader:
             batch = _move(batch, device)
             loss, metrics = loss_fn(model, batch)
-            w = _weight(batch)
-            total += float(loss.detach()) * w
-            weight += w
-            for k, v in metrics.items():
-                sums[k] = sums.get(k, 0.0) + float(v) * w
-    if weight == 0:
-        raise ValueError("the evaluation loader is empty; give it at least one batch")
-    return total / weight, {k: v / weight for k, v in sums.items()}
+            mean.add(batch, loss, metrics)
+    return mean.result("evaluation")
 
 
 def train(
@@ -179,7 +188,7 @@ def train(
     for epoch in bar:
         t0 = time.perf_counter()
         model.train()
-        total, weight, sums = 0.0, 0.0, {}
+        mean = _BatchMean()
         for batch in train_loader:
             batch = _move(batch, device)
             opt.zero_grad(set_to_none=True)
@@ -193,19 +202,14 @@ def train(
             if grad_clip is not None:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
             opt.step()
-            w = _weight(batch)
-            total += float(loss.detach()) * w
-            weight += w
-            for k, v in metrics.items():
-                sums[k] = sums.get(k, 0.0) + float(v) * w
-        if weight == 0:
-            raise ValueError("the training loader is empty; give it at least one batch")
+            mean.add(batch, loss, metrics)
+        train_loss, train_metrics = mean.result("training")
         valid_loss, valid_metrics = evaluate(model, valid_loader, loss_fn, device, grad=eval_grad)
 
-        history.train_loss.append(total / weight)
+        history.train_loss.append(train_loss)
         history.valid_loss.append(valid_loss)
-        for k, v in sums.items():
-            history.train_metrics.setdefault(k, []).append(v / weight)
+        for k, v in train_metrics.items():
+            history.train_metrics.setdefault(k, []).append(v)
         for k, v in valid_metrics.items():
             history.valid_metrics.setdefault(k, []).append(v)
         history.lr.append(opt.param_groups[0]["lr"])
