@@ -5,15 +5,18 @@ Run: ``python scripts/make_template.py``. The setup cell text is defined once, i
 """
 
 import os
+import sys
 from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from nbformat.v4 import new_code_cell, new_markdown_cell
 
 from tutorial_utils.notebook_cells import badge_cell, setup_cell
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts" / "notebooks"))
+from nbbuild import NotebookBuilder  # noqa: E402  (the builders' module, for one notebook format)
 
 
 def main() -> None:
@@ -58,10 +61,9 @@ def main() -> None:
             "## References\n1. Geiger and Smidt, e3nn: Euclidean Neural Networks, arXiv:2207.09453 (2022)."
         ),
     ]
-    nb = new_notebook(cells=cells, metadata={
-        "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-        "language_info": {"name": "python"},
-    })
+    builder = NotebookBuilder(path)
+    builder.cells = cells
+    nb = builder.notebook()
     (ROOT / path).parent.mkdir(parents=True, exist_ok=True)
     # store outputs from a clean run, as for every notebook, so nbval has something to check
     os.environ.update(TUTORIAL_QUICK="0", TUTORIAL_PROGRESS="0")
