@@ -32,6 +32,7 @@ import torch
 from e3nn import o3
 
 from .graphs import atoms_to_data, edge_vectors
+from .symmetry import kabsch_rotation
 
 __all__ = [
     "Bispectrum",
@@ -294,11 +295,7 @@ def aligned_rmsd(x: np.ndarray, y: np.ndarray, allow_reflection: bool = True) ->
             cost = ((xr[:, None, :] - y[None, :, :]) ** 2).sum(-1)
             _, perm = linear_sum_assignment(cost)
             yp = y[perm]
-            U, _, Vt = np.linalg.svd(yp.T @ x)
-            d = np.sign(np.linalg.det(U @ Vt))
-            if not allow_reflection:
-                U[:, -1] *= d
-            R_new = U @ Vt
+            R_new = kabsch_rotation(x, yp, proper=not allow_reflection)
             if np.allclose(R_new, R, atol=1e-10):
                 break
             R = R_new

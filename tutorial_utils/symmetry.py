@@ -20,6 +20,7 @@ __all__ = [
     "assert_equivariant",
     "default_dtype",
     "graph_equivariance_error",
+    "kabsch_rotation",
     "random_o3",
     "random_rotation",
     "rotate_irreps",
@@ -58,6 +59,19 @@ def rotate_irreps(irreps: o3.Irreps | str, x: torch.Tensor, Q: torch.Tensor) -> 
     with default_dtype(x.dtype):
         D = o3.Irreps(irreps).D_from_matrix(Q.to(x.dtype))
     return x @ D.T
+
+
+def kabsch_rotation(x: np.ndarray, y: np.ndarray, proper: bool = True) -> np.ndarray:
+    """The orthogonal ``Q`` (3, 3) that minimises ``sum_i |x_i @ Q.T - y_i|^2`` (Kabsch).
+
+    ``x``, ``y``: (M, 3) point sets, already centred and matched point by point. With
+    ``proper=True`` the answer is a rotation (det +1); otherwise a mirror is allowed.
+    """
+    U, _, Vt = np.linalg.svd(np.asarray(y, float).T @ np.asarray(x, float))
+    if proper and np.linalg.det(U @ Vt) < 0:  # flip the weakest axis to stay a rotation
+        U = U.copy()
+        U[:, -1] = -U[:, -1]
+    return U @ Vt
 
 
 def transform_data(data: Data, Q: torch.Tensor, t: torch.Tensor | None = None) -> Data:

@@ -23,6 +23,8 @@ import torch
 from e3nn import o3
 from e3nn.nn import Gate
 
+from .symmetry import kabsch_rotation
+
 __all__ = [
     "CHIRAL_PAIR",
     "SHAPES",
@@ -160,12 +162,8 @@ def superposition_rmsd(a: torch.Tensor, b: torch.Tensor, proper: bool = True) ->
     best = float("inf")
     for perm in itertools.permutations(range(len(b))):
         bp = b[list(perm)]
-        U, _, Vh = torch.linalg.svd(a.T @ bp)
-        if proper and torch.linalg.det(U @ Vh) < 0:  # flip the weakest axis to stay a rotation
-            U = U.clone()
-            U[:, -1] = -U[:, -1]
-        R = U @ Vh  # a @ R best matches bp
-        best = min(best, float(((a @ R - bp) ** 2).sum(dim=1).mean().sqrt()))
+        Q = torch.as_tensor(kabsch_rotation(a.numpy(), bp.numpy(), proper=proper))
+        best = min(best, float(((a @ Q.T - bp) ** 2).sum(dim=1).mean().sqrt()))
     return best
 
 
