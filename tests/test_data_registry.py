@@ -125,3 +125,30 @@ def test_registered_phonon_file_matches_the_shared_copy(tmp_path, monkeypatch):
     path = fetch("phonon_dos")
     assert sha256sum(path) == registry.REGISTRY["phonon_dos"].sha256
     assert path.stat().st_size == registry.REGISTRY["phonon_dos"].size
+
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize("name", [n for n, e in registry.REGISTRY.items() if e.repo_path])
+def test_project_data_in_the_checkout_matches_the_registry(name, tmp_path, monkeypatch):
+    """Data the project makes lies in the repository and is fetched from there, checked by sha256;
+    a re-made file that was not re-registered fails here, naming the file."""
+    entry = registry.REGISTRY[name]
+    local = REPO / entry.repo_path
+    assert local.is_file(), f"{entry.repo_path} is registered but missing from the checkout"
+    assert sha256sum(local) == entry.sha256, f"{entry.repo_path} changed: update its sha256 in the registry"
+    assert local.stat().st_size == entry.size
+    assert entry.url.endswith(entry.repo_path) and entry.url.startswith("https://raw.githubusercontent.com/")
+    monkeypatch.setenv("TUTORIAL_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("TUTORIAL_DATA_MIRROR", str(tmp_path / "no-such-mirror"))  # the checkout wins
+    assert sha256sum(fetch(name)) == entry.sha256
+
+
+def test_ethanol_manifest_agrees_with_the_registry():
+    import json
+
+    manifest = json.loads((REPO / "data" / "ethanol" / "manifest.json").read_text())["files"]
+    for name in ("ethanol_train", "ethanol_test", "ethanol_t300", "ethanol_t700"):
+        entry = registry.REGISTRY[name]
+        assert manifest[entry.filename]["sha256"] == entry.sha256, entry.filename

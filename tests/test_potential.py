@@ -1,6 +1,7 @@
 """The NequIP-style potential: symmetry, conservative forces, ASE calculator, NVE, data loader."""
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -281,3 +282,77 @@ def test_training_on_a_few_frames_reduces_the_loss():
     history = train(model, loss_fn, train_loader, valid_loader, epochs=15, lr=5e-3, eval_grad=True)
     assert history.best_valid_loss < 0.5 * history.valid_loss[0], history.valid_loss
     assert "force_mae_meV_per_A" in history.valid_metrics
+
+
+# ---------------------------------------------------------------------------- build, train, evaluate
+
+
+def _toy_frames(n: int, seed: int = 0):
+    """Ethanol frames labelled by a fixed random model (a learnable target)."""
+    atoms = molecule("CH3CH2OH")
+    rng = np.random.default_rng(seed)
+    teacher = _model(1, seed=123)
+    data = []
+    for _ in range(n):
+        a = atoms.copy()
+        a.positions += rng.normal(0, 0.08, a.positions.shape)
+        g = atoms_to_data(a, 4.0)
+        e, f = teacher.energy_forces(g)
+        data.append(atoms_to_data(a, 4.0, energy=e.detach().double().reshape(1), forces=f.detach()))
+    return data
+
+
+def test_build_train_predict_and_save_load(tmp_path):
+    from tutorial_utils.potential import build_potential, errors, predict, train_potential
+
+    data = _toy_frames(30)
+    model = build_potential(SPECIES, data[:20], l_max=1, mul=8, num_layers=2)
+    before = errors(model, data[20:])["force_mae_meV_per_A"]
+    history = train_potential(model, data[:20], data[20:25], epochs=4, frames_per_epoch=40, batch_size=5)
+    after = errors(model, data[25:])["force_mae_meV_per_A"]
+    assert history.epochs == 4 and after < before  # it learns
+    e, f = predict(model, data[25:])
+    assert e.shape == (5,) and f.shape == (5, 9, 3)
+    # a state_dict alone (weights_only) restores the model exactly, normalisation included
+    torch.save(model.state_dict(), tmp_path / "w.pt")
+    other = build_potential(SPECIES, data[:3], l_max=1, mul=8, num_layers=2, seed=5)
+    other.load_state_dict(torch.load(tmp_path / "w.pt", weights_only=True))
+    e2, f2 = predict(other, data[25:])
+    assert np.allclose(e, e2) and np.allclose(f, f2)
+    with pytest.raises(TypeError, match="unknown hyperparameter"):
+        build_potential(SPECIES, data, lmax=2)
+    with pytest.raises(TypeError, match="unknown training setting"):
+        train_potential(model, data, data, epochs=1, learning_rate=1.0)
+
+
+def test_frames_for_error_interpolates_and_extrapolates():
+    from tutorial_utils.potential import frames_for_error
+
+    sizes = [10, 100, 1000]
+    errs = [100.0, 10.0, 1.0]  # error = 1000 / N
+    n, extrapolated = frames_for_error(sizes, errs, 31.6227766)
+    assert n == pytest.approx(31.6227766, rel=1e-6) and not extrapolated
+    n, extrapolated = frames_for_error(sizes, errs, 0.1)
+    assert n == pytest.approx(10000, rel=1e-6) and extrapolated
+    n, extrapolated = frames_for_error(sizes, errs, 500.0)
+    assert n == pytest.approx(10.0) and not extrapolated
+    assert frames_for_error([10, 100], [5.0, 6.0], 1.0)[0] == math.inf  # a curve that does not fall
+
+
+SHIPPED = Path(__file__).resolve().parents[1] / "data" / "ethanol" / "ethanol_potential.pt"
+
+
+@pytest.mark.skipif(not SHIPPED.exists(), reason="no shipped checkpoint yet")
+def test_shipped_checkpoint_loads_and_is_trained():
+    """Notebook 04's "load" path: the shipped weights fit the architecture and predict the
+    held-out DFT forces far better than an untrained model."""
+    from tutorial_utils.potential import MODEL_HPARAMS, build_potential, errors
+
+    frames = load_frames(SHIPPED.parent / "ethanol_test.npz")
+    data = frames_to_data(frames, MODEL_HPARAMS["r_max"], range(40))
+    model = build_potential(SPECIES, data)
+    untrained = errors(model, data)["force_mae_meV_per_A"]
+    model.load_state_dict(torch.load(SHIPPED, weights_only=True))
+    trained = errors(model, data)
+    assert trained["force_mae_meV_per_A"] < 0.3 * untrained
+    assert trained["force_mae_meV_per_A"] < 150 and trained["energy_mae_meV_per_atom"] < 10

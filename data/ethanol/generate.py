@@ -502,6 +502,9 @@ def stage_pack(out: Path) -> None:
         meta.update(kind="dft labels (packed)", set=name, role=spec.role, n_frames=len(packed["energy"]),
                     parts=[p.name for p in paths], md_seeds=sorted({m["md_seed"] for m in metas}),
                     generated_utc=now_utc(), versions=metas[-1]["versions"])
+        check = out / "thermostat_check.json"
+        if check.exists():  # xTB timing and the thermostat pitfall travel with the data
+            meta["xtb_thermostat_check"] = json.loads(check.read_text())
         target = out / f"ethanol_{name}.npz"
         save_npz(target, meta, numbers=numbers, **packed)
         print(f"{target.name}: {meta['n_frames']} frames, {target.stat().st_size / 1e3:.0f} kB", flush=True)

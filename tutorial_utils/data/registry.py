@@ -7,6 +7,9 @@ Where files go and come from:
 * ``TUTORIAL_DATA_MIRROR`` – an offline mirror: a local folder that holds the files
   under their registry file names, or a base URL (``https://...``) that serves them.
   When set, files are fetched from the mirror instead of their public address.
+* Data this project makes (``data/<set>/``) travels with the repository: in a checkout
+  (local, Binder, CI) ``fetch`` copies it from there; an installed package without the
+  checkout (Colab) downloads it from the repository at the pinned tag.
 
 A file whose checksum does not match (a truncated download, a wrong version on a
 mirror) is never left in the cache: the error says where it came from and what to do.
@@ -36,7 +39,46 @@ class DataFile:
     description: str
     licence: str
     citation: str
+    repo_path: str = ""  # where the file lies in a checkout of this repository, if it does
 
+
+_REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _raw_url(repo_path: str) -> str:
+    from .._meta import REPO_REF, REPO_SLUG
+
+    return f"https://raw.githubusercontent.com/{REPO_SLUG}/{REPO_REF}/{repo_path}"
+
+
+def _ethanol(name: str, filename: str, sha256: str, size: int, description: str) -> DataFile:
+    path = f"data/ethanol/{filename}"
+    return DataFile(name=name, filename=filename, url=_raw_url(path), sha256=sha256, size=size,
+                    description=description, repo_path=path,
+                    licence="CC BY 4.0 (made by this project, data/ethanol/generate.py)",
+                    citation="this repository, data/README.md (ethanol)")
+
+
+# Ethanol frames of notebook 04: GFN2-xTB MD geometries labelled with PBE/def2-SVP (pyscf).
+# The sha256s are those of data/ethanol/manifest.json (tests check they agree).
+_ETHANOL = [
+    _ethanol("ethanol_train", "ethanol_train.npz",
+             "2046e8e2a0508381357719168b2341672682d416a51472fd150a2a33fdfa7578", 264_759,
+             "training pool: ethanol at 500 K, DFT energies and forces"),
+    _ethanol("ethanol_test", "ethanol_test.npz",
+             "efef526e37f778a8caf18e6d920a2cbe9b41899a51b40468d4633e4ddfa101f8", 69_733,
+             "held-out ethanol frames at 500 K from separate trajectories"),
+    _ethanol("ethanol_t700", "ethanol_t700.npz",
+             "3b6060f1d1a8fc55105c7e9a389b05460cd56dc3db5e981bea6deeca1982d1a5", 69_796,
+             "held-out ethanol frames at 700 K (transfer)"),
+    _ethanol("ethanol_t300", "ethanol_t300.npz",
+             "1d5368bcc7c99b96d0cd8ae5d2001850d80f0ab89e99e5182e2a9100a59483d5", 53_221,
+             "held-out ethanol frames at 300 K (transfer)"),
+    _ethanol("ethanol_potential", "ethanol_potential.pt",
+             "X", 0,
+             "trained weights (state_dict) of notebook 04's potential, made by "
+             "data/ethanol/train_potential.py"),
+]
 
 REGISTRY: dict[str, DataFile] = {
     f.name: f
@@ -57,6 +99,7 @@ REGISTRY: dict[str, DataFile] = {
             citation="Petretto et al., Sci. Data 5, 180065 (2018); Chen et al., Adv. Sci. 8, "
             "2004214 (2021)",
         ),
+        *_ETHANOL,
     ]
 }
 
@@ -87,7 +130,10 @@ def _lookup(name: str) -> DataFile:
 
 
 def _source(entry: DataFile) -> str:
-    """Where to fetch ``entry`` from: the mirror (folder or base URL) if set, else its URL."""
+    """Where to fetch ``entry`` from: the repository checkout if the file lies there, else
+    the mirror (folder or base URL) if set, else its URL."""
+    if entry.repo_path and (_REPO_ROOT / entry.repo_path).is_file():
+        return str(_REPO_ROOT / entry.repo_path)
     mirror = os.environ.get("TUTORIAL_DATA_MIRROR", "").strip()
     if not mirror:
         return entry.url
