@@ -6,7 +6,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: env lab test lint notebooks notebooks-quick store-outputs student-copies benchmarks fetch-data clean
+.PHONY: env lab test lint notebooks notebooks-quick store-outputs student-copies slides benchmarks fetch-data clean
 
 env: $(STAMP)
 
@@ -40,6 +40,9 @@ store-outputs: env
 
 student-copies: env
 	$(PY) scripts/make_student_copies.py
+
+slides: env
+	$(PY) scripts/make_slides.py
 
 benchmarks: env
 	$(PY) benchmarks/run.py
