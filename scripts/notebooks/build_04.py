@@ -251,7 +251,6 @@ precision (where round-off is about $10^{-15}$ relative).
 finite differences $-[E(x + \\delta) - E(x - \\delta)]/2\\delta$ for every coordinate:
 """)
 code("""
-# NBVAL_CHECK_OUTPUT
 with default_dtype(torch.float64):
     torch.manual_seed(1)
     model64 = EquivariantPotential(species, **MODEL_HPARAMS)
@@ -267,6 +266,8 @@ with default_dtype(torch.float64):
             fd[a, c] = -(model64(plus) - model64(minus)).item() / (2 * delta)
 err_fd = (forces - fd).abs().max().item()
 print(f"max |F_autograd - F_finite_difference| = {err_fd:.0e} eV/Å (forces up to {forces.abs().max().item():.1f} eV/Å)")
+""")
+code("""
 print("forces = -dE/dx within 1e-6 eV/Å:", err_fd < 1e-6)
 """, checked=True)
 md("""
@@ -276,10 +277,11 @@ with the molecule: $E(gx + t) = E(x)$ and $F(gx + t) = g\\,F(x)$. `assert_equiva
 (built on `e3nn.util.test.equivariance_error`) measures the largest violation:
 """)
 code("""
-# NBVAL_CHECK_OUTPUT
 with default_dtype(torch.float64):
     err_sym = assert_equivariant(lambda d: model64.energy_forces(d), g, ["0e", "1o"], ntrials=5)
 print(f"largest change of E, or of F beyond its rotation: {err_sym:.0e}")
+""")
+code("""
 print("invariant energy, equivariant forces (to 1e-9):", err_sym < 1e-9)
 """, checked=True)
 md("""
@@ -510,7 +512,8 @@ plt.show()
 md("""
 **Speed.** The point of a learned potential is to get near-DFT forces at a small fraction
 of the cost. We time one energy+forces call of our model and compare with the DFT and xTB
-times recorded when the data set was made (all on one CPU thread of this kind of machine).
+times recorded when the data set was made. All are CPU seconds on one thread (the data were
+made on a shared machine, where CPU time is a steadier measure than wall time).
 """)
 code("""
 atoms = atoms0.copy()
@@ -520,14 +523,14 @@ def one_call():
     calc.reset()
     return atoms.get_forces()
 
-t_model = time_per_call(one_call, calls=pick(full=200, quick=50))
-with np.load(fetch("ethanol_train")) as f:  # DFT wall time per frame, recorded at generation
-    t_dft = float(np.median(f["dft_wall_s"]))
-t_xtb = check["xtb_single_call"]["median_wall_s"]
-print(f"{'method':<32}{'s per call':>12}{'vs DFT':>10}")
+t_model = time_per_call(one_call, calls=pick(full=200, quick=50), clock=time.process_time)
+with np.load(fetch("ethanol_train")) as f:  # DFT CPU time per frame, recorded at generation
+    t_dft = float(np.median(f["dft_cpu_s"]))
+t_xtb = check["xtb_single_call"]["median_cpu_s"]
+print(f"{'method':<32}{'CPU s per call':>15}{'vs DFT':>9}")
 timings = [("DFT PBE/def2-SVP (pyscf)", t_dft), ("GFN2-xTB (tblite)", t_xtb), ("this potential (1 thread)", t_model)]
 for name, t in timings:
-    print(f"{name:<32}{t:>12.2e}{t_dft / t:>9.0f}x")
+    print(f"{name:<32}{t:>15.2e}{t_dft / t:>8.0f}x")
 """)
 md("""
 On a GPU the model's time per call for a 9-atom molecule barely changes (it is dominated by
@@ -593,18 +596,20 @@ forces are continuous. Check it with autograd for $p = 2$ and $p = 6$ and find t
 derivative at $r_\\max$ that is *not* zero.
 """)
 code("""
+delta = 1e-3  # Å inside the cutoff: f^(n) should scale like delta^(3 - n) if f has a triple zero
 for p in [2, 6]:
-    r = torch.tensor(r_max, dtype=torch.float64, requires_grad=True)
+    r = torch.tensor(r_max - delta, dtype=torch.float64, requires_grad=True)
     with default_dtype(torch.float64):
         value = PolynomialCutoff(r_max, p=p)(r.reshape(1))[0]
     derivatives = [value]
     for _ in range(3):
         (d,) = torch.autograd.grad(derivatives[-1], r, create_graph=True)
         derivatives.append(d)
-    print(f"p = {p}: f and its first three derivatives at r_max:", ", ".join(f"{d.item():+.3g}" for d in derivatives))
-print("Both vanish to second order; the third derivative is the first that is not zero.")
-""", solution=True, hint="# Evaluate PolynomialCutoff(r_max, p=p) at r_max in float64 and differentiate it\n"
-     "# repeatedly with torch.autograd.grad(..., create_graph=True).")
+    values = ", ".join(f"{d.item():+.1e}" for d in derivatives)
+    print(f"p = {p}: f and its derivatives 1-3 at r_max - {delta} Å: {values}")
+print("f and derivatives 1 and 2 shrink like delta^3, delta^2, delta (they vanish at r_max); the 3rd stays finite.")
+""", solution=True, hint="# Evaluate PolynomialCutoff(r_max, p=p) just inside r_max in float64 and differentiate\n"
+     "# it repeatedly with torch.autograd.grad(..., create_graph=True).")
 md("""
 **2. The minimum-energy geometry.** Relax ethanol with the trained potential (ASE's BFGS,
 forces below 0.01 eV/Å) starting from a training frame. Compare the relaxed C-O and O-H bond
