@@ -75,7 +75,7 @@ _ETHANOL = [
              "ebf1922736eba464c6bf783d9d25b0ed2104a5d71f93e9045889f3878398de6c", 69_655,
              "held-out ethanol frames at 300 K (transfer)"),
     _ethanol("ethanol_potential", "ethanol_potential.pt",
-             "X", 0,
+             "908aaf26e168ead83d8bb544bfda9da63ad1d5aaf4149b857bd96054a87f3ea3", 107_694,
              "trained weights (state_dict) of notebook 04's potential, made by "
              "data/ethanol/train_potential.py"),
 ]
