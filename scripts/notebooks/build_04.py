@@ -14,7 +14,7 @@ PATH = "notebooks/04_molecular_dynamics.ipynb"
 TITLE = "04. Molecular dynamics with a NequIP-style equivariant potential"
 
 # Measured by scripts/run_notebooks.py on 2 CPU cores (build/timings.json), rounded up.
-RUN_TIME_QUICK = "about 4 min"
+RUN_TIME_QUICK = "about 5 min"
 RUN_TIME_FULL = "about 20 min"
 
 nb = NotebookBuilder(PATH)
