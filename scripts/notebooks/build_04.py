@@ -104,7 +104,6 @@ for name, frames in sets.items():
     print(f"{name:>5}: {len(frames):4d} frames at {temperature:.0f} K")
 """)
 code("""
-# NBVAL_CHECK_OUTPUT
 frames = sets["train"]
 atoms0 = Atoms(numbers=frames.numbers, positions=frames.positions[0])
 species = sorted(set(frames.numbers.tolist()))
@@ -232,7 +231,6 @@ What travels between the blocks: with $l_\\max = 1$ the hidden features hold sca
 no directions: the invariant baseline of section 5.
 """)
 code("""
-# NBVAL_CHECK_OUTPUT
 for l_max in [0, 1]:
     torch.manual_seed(0)
     m = EquivariantPotential(species, **{**MODEL_HPARAMS, "l_max": l_max})
@@ -290,7 +288,6 @@ the energy must stay the same and the forces must be relabelled with the atoms. 
 two hydrogens:
 """)
 code("""
-# NBVAL_CHECK_OUTPUT
 h_atoms = [k for k, z in enumerate(atoms0.numbers) if z == 1]
 perm = list(range(len(atoms0)))
 perm[h_atoms[0]], perm[h_atoms[-1]] = perm[h_atoms[-1]], perm[h_atoms[0]]
