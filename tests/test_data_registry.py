@@ -145,10 +145,14 @@ def test_project_data_in_the_checkout_matches_the_registry(name, tmp_path, monke
     assert sha256sum(fetch(name)) == entry.sha256
 
 
-def test_ethanol_manifest_agrees_with_the_registry():
+@pytest.mark.parametrize("folder, names", [
+    ("ethanol", ("ethanol_train", "ethanol_test", "ethanol_t300", "ethanol_t700")),
+    ("water", ("water_train", "water_train_small", "water_test", "water_large")),
+])
+def test_generator_manifest_agrees_with_the_registry(folder, names):
     import json
 
-    manifest = json.loads((REPO / "data" / "ethanol" / "manifest.json").read_text())["files"]
-    for name in ("ethanol_train", "ethanol_test", "ethanol_t300", "ethanol_t700"):
+    manifest = json.loads((REPO / "data" / folder / "manifest.json").read_text())["files"]
+    for name in names:
         entry = registry.REGISTRY[name]
         assert manifest[entry.filename]["sha256"] == entry.sha256, entry.filename

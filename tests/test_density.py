@@ -306,3 +306,98 @@ def test_rebuilt_density_matches_pyscf_fit(pyscf_dimer_fits):
     theirs = auxmol.eval_gto("GTOval_sph", points / BOHR) @ c_pyscf / BOHR**3
     ours = density_on_points(torch.tensor(x), numbers, torch.tensor(c), basis, torch.tensor(points)).numpy()
     np.testing.assert_allclose(ours, theirs, rtol=1e-6, atol=1e-8)
+
+
+# --------------------------------------------------------------------------- grids and density matrices
+
+
+def test_integration_grid_integrates_gaussians_and_densities():
+    from tutorial_utils.density import integration_grid
+
+    pos = WATER_POS
+    # a sum of normalised Gaussians of different widths, one per atom (and one off-centre)
+    centres = torch.cat([pos, torch.tensor([[0.3, 0.4, -0.2]], dtype=torch.float64)])
+    alphas = torch.tensor([8.0, 2.0, 0.5, 1.0], dtype=torch.float64)
+    errors = []
+    for n_radial, n_theta in [(24, 6), (50, 12)]:  # the default grid, and a finer one
+        pts, w = integration_grid(pos, WATER_Z, n_radial, n_theta)
+        g = ((alphas / math.pi) ** 1.5 * torch.exp(-alphas * torch.cdist(pts, centres) ** 2)).sum(-1)
+        errors.append(abs(float(w @ g) - 4.0) / 4.0)
+    assert errors[0] < 1e-3 and errors[1] < 1e-5 and errors[1] < errors[0]  # converges
+    pts, w = integration_grid(pos, WATER_Z)
+    basis = toy_basis()
+    rng = np.random.default_rng(5)
+    c = torch.tensor(rng.normal(size=int(basis.offsets(WATER_Z)[-1])))
+    rho = density_on_points(pos, WATER_Z, c, basis, pts)
+    n_el, _ = electrons_and_dipole(pos, WATER_Z, c, basis)
+    assert abs(float(w @ rho) - float(n_el)) < 1e-3 * max(1.0, abs(float(n_el)))  # random coefficients: spiky
+    with pytest.raises(ValueError, match="positions must have shape"):
+        integration_grid(pos[:2], WATER_Z)
+
+
+def test_eps_rho_and_its_bad_input():
+    from tutorial_utils.density import eps_rho
+
+    w = torch.full((4,), 0.5, dtype=torch.float64)
+    rho = torch.tensor([1.0, 2.0, 3.0, 4.0], dtype=torch.float64)
+    assert eps_rho(rho, rho, w, 10) == 0.0
+    assert abs(eps_rho(rho + 0.1, rho, w, 10) - 0.02) < 1e-12
+    with pytest.raises(ValueError, match="one shape"):
+        eps_rho(rho[:3], rho, w, 10)
+
+
+def test_density_matrix_helpers():
+    from tutorial_utils.density import BOHR, density_from_matrix, integration_grid, unpack_tril
+
+    a = torch.tensor([[1.0, 2.0, 4.0], [2.0, 3.0, 5.0], [4.0, 5.0, 6.0]], dtype=torch.float64)
+    i, j = torch.tril_indices(3, 3)
+    torch.testing.assert_close(unpack_tril(a[i, j], 3), a)
+    with pytest.raises(ValueError, match="lower triangle"):
+        unpack_tril(a[i, j][:-1], 3)
+    # one normalised s function with D = [[2]]: rho = 2 phi^2 integrates to 2 electrons
+    norm = primitive_norm(0, 0.8)  # unit norm with the orthonormal Y_00
+    basis = BasisSet("one-s", {1: ElementBasis(1, (Shell(0, np.array([0.8]), np.array([norm])),), (0,))})
+    pos = torch.zeros(1, 3, dtype=torch.float64)
+    pts, w = integration_grid(pos, [1])
+    rho = density_from_matrix(pos, [1], torch.tensor([[2.0]], dtype=torch.float64), basis, pts)
+    assert abs(float(w @ rho) - 2.0) < 2e-5
+    assert float(rho.max()) > 1.0 / BOHR**3 * 0.01
+    with pytest.raises(ValueError, match="density matrix must have shape"):
+        density_from_matrix(pos, [1], torch.eye(2, dtype=torch.float64), basis, pts)
+
+
+def test_basis_arrays_with_a_prefix_round_trip():
+    basis = toy_basis()
+    arrays = basis.to_arrays("ao_basis_")
+    assert all(k.startswith("ao_basis_") for k in arrays)
+    again = BasisSet.from_arrays(arrays, prefix="ao_basis_")
+    assert str(again.irreps(8)) == str(basis.irreps(8))
+    with pytest.raises(ValueError, match="missing"):
+        BasisSet.from_arrays(arrays)  # the default prefix finds nothing
+
+
+def heldout_parts() -> list[Path]:
+    return sorted(p for p in DATA.glob("dft_*_s*.npz") if "density_matrix" in np.load(p).files)
+
+
+@pytest.mark.skipif(not heldout_parts(), reason="data/water has no held-out part with density matrices")
+def test_stored_density_matrices_rebuild_the_dft_density():
+    """The stored (e3nn-layout, float32) DFT density matrices reproduce pyscf's DFT density at the
+    stored probe points, integrate to 10 electrons per molecule, and the fitting floor on our grid
+    agrees with the one pyscf's grid gave at generation time."""
+    from tutorial_utils.density import density_errors, density_from_matrix, load_density_matrices
+
+    path = heldout_parts()[0]
+    with np.load(path, allow_pickle=False) as f:
+        arr = {k: f[k] for k in ("probe_points", "probe_rho_dft")}
+    clusters, basis = load_clusters(path)
+    dms, ao_basis = load_density_matrices(path)
+    k = int(np.argmin([len(c.numbers) for c in clusters]))
+    c = clusters[k]
+    rho = density_from_matrix(c.positions, c.numbers, dms[k], ao_basis, torch.tensor(arr["probe_points"][k]))
+    np.testing.assert_allclose(rho.numpy(), arr["probe_rho_dft"][k], rtol=1e-5, atol=1e-6)
+    r = density_errors(c, {"same": c.coefficients, "zero": torch.zeros_like(c.coefficients)}, basis, dms[k], ao_basis)
+    assert r["eps_same"] == 0.0 and abs(r["eps_same_dft"] - r["floor"]) < 1e-12
+    assert abs(r["eps_zero"] - r["n_grid_fit"] / r["n_electrons"]) < 1e-3  # int |0 - rho| ~ N
+    assert abs(r["n_grid_dft"] - 10 * c.n_molecules) < 1e-3 * c.n_molecules
+    assert abs(r["floor"] - c.eps_rho) < 0.05 * c.eps_rho  # our grid vs pyscf's grid

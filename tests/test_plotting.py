@@ -45,3 +45,24 @@ def test_sphere_signal_from_function_and_coefficients():
     assert np.allclose(fig.data[0].surfacecolor, 1.0)
     with pytest.raises(ValueError, match="irreps 1x0e\\+1x1o need \\(4,\\)"):
         plot_sphere_signal(torch.ones(3), irreps="0e + 1o")
+
+
+def test_density_isosurfaces_panels_and_bad_input():
+    import pytest
+    import torch
+
+    from tutorial_utils.plotting import density_isosurfaces
+
+    pos = torch.tensor([[0.0, 0.0, 0.0], [0.96, 0.0, 0.0], [-0.24, 0.93, 0.0]], dtype=torch.float64)
+
+    def gauss(x, width):
+        return torch.exp(-(torch.cdist(x, pos) ** 2) / width).sum(-1)
+
+    fig = density_isosurfaces(pos, [8, 1, 1], lambda x: gauss(x, 0.5), lambda x: gauss(x, 0.55), n=12)
+    kinds = [t.type for t in fig.data]
+    assert kinds.count("isosurface") == 3 and kinds.count("scatter3d") == 3
+    iso = [t for t in fig.data if t.type == "isosurface"]
+    assert iso[2].isomin == -iso[2].isomax  # the difference panel: +- diff_level
+    assert int(max(iso[0].x)) <= 255  # voxel indices, stored compactly
+    with pytest.raises(ValueError, match="points per side"):
+        density_isosurfaces(pos, [8, 1, 1], lambda x: gauss(x, 0.5), lambda x: gauss(x, 0.5), n=4)

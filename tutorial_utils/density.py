@@ -145,8 +145,9 @@ class BasisSet:
         return [coefficients[a:b] for a, b in zip(off[:-1], off[1:], strict=True)]
 
     # ----------------------------------------------------------------- storage
-    def to_arrays(self) -> dict[str, np.ndarray]:
-        """Plain arrays (for ``np.savez``) from which :meth:`from_arrays` rebuilds the basis."""
+    def to_arrays(self, prefix: str = "basis_") -> dict[str, np.ndarray]:
+        """Plain arrays (for ``np.savez``) from which :meth:`from_arrays` rebuilds the basis;
+        their names start with ``prefix`` (several bases can share one file)."""
         shell_z, shell_l, nprim, order, exps, coefs = [], [], [], [], [], []
         for z in sorted(self.elements):
             eb = self.elements[z]
@@ -157,32 +158,34 @@ class BasisSet:
                 order.append(o)
                 exps.extend(s.exponents.tolist())
                 coefs.extend(s.coefficients.tolist())
-        return dict(basis_name=np.array(self.name), basis_shell_z=np.array(shell_z, np.int64),
-                    basis_shell_l=np.array(shell_l, np.int64), basis_shell_nprim=np.array(nprim, np.int64),
-                    basis_shell_pyscf_order=np.array(order, np.int64),
-                    basis_exponents=np.array(exps, np.float64), basis_coefficients=np.array(coefs, np.float64))
+        arrays = dict(name=np.array(self.name), shell_z=np.array(shell_z, np.int64),
+                      shell_l=np.array(shell_l, np.int64), shell_nprim=np.array(nprim, np.int64),
+                      shell_pyscf_order=np.array(order, np.int64),
+                      exponents=np.array(exps, np.float64), coefficients=np.array(coefs, np.float64))
+        return {prefix + k: v for k, v in arrays.items()}
 
     @classmethod
-    def from_arrays(cls, arrays: Mapping[str, np.ndarray]) -> BasisSet:
-        keys = ("basis_name", "basis_shell_z", "basis_shell_l", "basis_shell_nprim",
-                "basis_shell_pyscf_order", "basis_exponents", "basis_coefficients")
-        missing = [k for k in keys if k not in arrays]
+    def from_arrays(cls, arrays: Mapping[str, np.ndarray], prefix: str = "basis_") -> BasisSet:
+        """Rebuild a basis written by :meth:`to_arrays` with the same ``prefix``."""
+        keys = ("name", "shell_z", "shell_l", "shell_nprim", "shell_pyscf_order", "exponents", "coefficients")
+        missing = [prefix + k for k in keys if prefix + k not in arrays]
         if missing:
             raise ValueError(f"cannot rebuild the basis: arrays {missing} are missing")
-        nprim = np.asarray(arrays["basis_shell_nprim"])
+        arrays = {k: arrays[prefix + k] for k in keys}
+        nprim = np.asarray(arrays["shell_nprim"])
         start = np.concatenate([[0], np.cumsum(nprim)])
-        if start[-1] != len(arrays["basis_exponents"]) or start[-1] != len(arrays["basis_coefficients"]):
+        if start[-1] != len(arrays["exponents"]) or start[-1] != len(arrays["coefficients"]):
             raise ValueError("basis arrays are inconsistent: primitive counts do not match exponents")
         shells: dict[int, list] = {}
-        for i, (z, l, o) in enumerate(zip(arrays["basis_shell_z"], arrays["basis_shell_l"],
-                                          arrays["basis_shell_pyscf_order"], strict=True)):
+        for i, (z, l, o) in enumerate(zip(arrays["shell_z"], arrays["shell_l"],
+                                          arrays["shell_pyscf_order"], strict=True)):
             sl = slice(start[i], start[i + 1])
-            shell = Shell(int(l), np.asarray(arrays["basis_exponents"][sl], np.float64),
-                          np.asarray(arrays["basis_coefficients"][sl], np.float64))
+            shell = Shell(int(l), np.asarray(arrays["exponents"][sl], np.float64),
+                          np.asarray(arrays["coefficients"][sl], np.float64))
             shells.setdefault(int(z), []).append((shell, int(o)))
         elements = {z: ElementBasis(z, tuple(s for s, _ in v), tuple(o for _, o in v))
                     for z, v in shells.items()}
-        return cls(str(arrays["basis_name"]), elements)
+        return cls(str(arrays["name"]), elements)
 
     @classmethod
     def from_pyscf(cls, auxmol, name: str | None = None) -> BasisSet:
@@ -236,6 +239,14 @@ class BasisSet:
         return out
 
 
+    def pyscf_to_e3nn_density_matrix(self, dm: np.ndarray, numbers: Sequence[int] | np.ndarray) -> np.ndarray:
+        """Convert a pyscf AO density matrix (n, n) of this (orbital) basis to the e3nn layout:
+        ``Q dm Q^T`` with ``Q`` the conversion of :meth:`pyscf_to_e3nn` applied to each axis."""
+        dm = np.asarray(dm, np.float64)
+        half = np.stack([self.pyscf_to_e3nn(col, numbers) for col in dm.T], axis=1)  # Q dm
+        return np.stack([self.pyscf_to_e3nn(row, numbers) for row in half], axis=0)  # (Q dm) Q^T
+
+
 # --------------------------------------------------------------------------- evaluation
 
 
@@ -252,20 +263,21 @@ def basis_on_points(positions: torch.Tensor, numbers: torch.Tensor | np.ndarray,
     out = points.new_zeros(len(points), int(off[-1]))
     for z in sorted(set(numbers.tolist())):
         atoms = np.nonzero(numbers == z)[0]
+        shells = basis.elements[z].shells
         d = (points[:, None, :] - positions[atoms][None, :, :]) / BOHR  # (M, n_z, 3) Bohr
         r2 = (d * d).sum(-1)
-        col = 0
-        for s in basis.elements[z].shells:
+        # normalize=False: the solid harmonics |r|^l Y_lm(r/|r|), smooth at r = 0; one call per l
+        ls = sorted({s.l for s in shells})
+        ylm = dict(zip(ls, o3.spherical_harmonics(ls, d, normalize=False, normalization="integral")
+                       .split([2 * l + 1 for l in ls], dim=-1), strict=True))
+        vals = []
+        for s in shells:
             alpha = torch.as_tensor(s.exponents, dtype=d.dtype)
             coef = torch.as_tensor(s.coefficients, dtype=d.dtype)
             radial = (coef * torch.exp(-r2[..., None] * alpha)).sum(-1)  # (M, n_z)
-            # normalize=False: the solid harmonics |r|^l Y_lm(r/|r|), smooth at r = 0
-            ylm = o3.spherical_harmonics(s.l, d, normalize=False, normalization="integral")
-            vals = radial[..., None] * ylm  # (M, n_z, 2l+1)
-            n = 2 * s.l + 1
-            for k, a in enumerate(atoms):
-                out[:, off[a] + col:off[a] + col + n] = vals[:, k]
-            col += n
+            vals.append(radial[..., None] * ylm[s.l])  # (M, n_z, 2l+1)
+        cols = torch.as_tensor(off[atoms][:, None] + np.arange(basis.elements[z].dim)[None, :])
+        out[:, cols.reshape(-1)] = torch.cat(vals, dim=-1).reshape(len(points), -1)
     return out
 
 
@@ -273,17 +285,50 @@ def density_on_points(positions: torch.Tensor, numbers: torch.Tensor | np.ndarra
                       coefficients: torch.Tensor, basis: BasisSet, points: torch.Tensor,
                       chunk: int = 4096) -> torch.Tensor:
     """The density ``rho(points)`` (M,) in electrons / Å^3 from flat e3nn-layout coefficients
-    (K,). ``positions`` (N, 3) and ``points`` (M, 3) in Å. Differentiable in positions and
-    coefficients; evaluated ``chunk`` points at a time to bound memory."""
+    (K,); several densities at once from (K, C) coefficients give (M, C) (the basis is then
+    evaluated once). ``positions`` (N, 3) and ``points`` (M, 3) in Å. Differentiable in
+    positions and coefficients; evaluated ``chunk`` points at a time to bound memory."""
     coefficients = torch.as_tensor(coefficients)
     expected = int(basis.offsets(numbers)[-1])
-    if coefficients.shape != (expected,):
-        raise ValueError(f"coefficients must have shape ({expected},) for these atoms, "
-                         f"got {tuple(coefficients.shape)}")
+    if coefficients.dim() not in (1, 2) or coefficients.shape[0] != expected:
+        raise ValueError(f"coefficients must have shape ({expected},) or ({expected}, C) for these "
+                         f"atoms, got {tuple(coefficients.shape)}")
     points = torch.as_tensor(points)
     parts = [basis_on_points(positions, numbers, basis, points[i:i + chunk]).to(coefficients.dtype) @ coefficients
              for i in range(0, len(points), chunk)]
     return torch.cat(parts) / BOHR**3 if parts else points.new_zeros(0)
+
+
+def density_from_matrix(positions: torch.Tensor, numbers: torch.Tensor | np.ndarray,
+                        density_matrix: torch.Tensor, ao_basis: BasisSet, points: torch.Tensor,
+                        chunk: int = 4096) -> torch.Tensor:
+    """The density ``rho(r) = sum_mn D_mn phi_m(r) phi_n(r)`` (M,) in electrons / Å^3 of a
+    density matrix ``D`` (n_ao, n_ao) in the e3nn layout of the orbital basis ``ao_basis``
+    (for example the DFT density of a held-out cluster). ``positions`` (N, 3), ``points`` (M, 3) in Å."""
+    density_matrix = torch.as_tensor(density_matrix)
+    n_ao = int(ao_basis.offsets(numbers)[-1])
+    if density_matrix.shape != (n_ao, n_ao):
+        raise ValueError(f"density matrix must have shape ({n_ao}, {n_ao}) for these atoms in "
+                         f"{ao_basis.name}, got {tuple(density_matrix.shape)}")
+    points = torch.as_tensor(points)
+    parts = []
+    for i in range(0, len(points), chunk):
+        phi = basis_on_points(positions, numbers, ao_basis, points[i:i + chunk]).to(density_matrix.dtype)
+        parts.append(((phi @ density_matrix) * phi).sum(-1))
+    return torch.cat(parts) / BOHR**3 if parts else points.new_zeros(0)
+
+
+def unpack_tril(values: np.ndarray | torch.Tensor, n: int) -> torch.Tensor:
+    """Symmetric (n, n) matrix from its lower triangle stored row by row (n (n + 1) / 2 values)."""
+    values = torch.as_tensor(values)
+    if values.shape != (n * (n + 1) // 2,):
+        raise ValueError(f"a lower triangle of a ({n}, {n}) matrix has {n * (n + 1) // 2} values, "
+                         f"got {tuple(values.shape)}")
+    i, j = torch.tril_indices(n, n)
+    out = values.new_zeros(n, n)
+    out[i, j] = values
+    out[j, i] = values
+    return out
 
 
 def electrons_and_dipole(positions: torch.Tensor, numbers: torch.Tensor | np.ndarray,
@@ -329,6 +374,83 @@ def rotate_coefficients(coefficients: torch.Tensor, numbers: torch.Tensor | np.n
         d = {z: basis.irreps(z).D_from_matrix(rotation).to(coefficients.dtype)
              for z in set(numbers_np.tolist())}
     return torch.cat([d[int(z)] @ c for z, c in zip(numbers_np, blocks, strict=True)])
+
+
+# --------------------------------------------------------------------------- integration grid
+
+# Becke's atomic size for the radial grid: half the Bragg-Slater radius, the full one for H (Å)
+_BECKE_RM_A = {1: 0.35, 6: 0.35, 7: 0.325, 8: 0.30, 9: 0.25}
+
+
+def _becke_step(mu: torch.Tensor) -> torch.Tensor:
+    """Becke's smoothed step s(mu) = (1 - p(p(p(mu)))) / 2, p(x) = 3x/2 - x^3/2: 1 at mu = -1, 0 at 1."""
+    for _ in range(3):
+        mu = 1.5 * mu - 0.5 * mu**3
+    return 0.5 * (1.0 - mu)
+
+
+def integration_grid(positions: torch.Tensor | np.ndarray, numbers: Sequence[int] | np.ndarray,
+                     n_radial: int = 24, n_theta: int = 6, neighbours: int = 12, chunk: int = 4096
+                     ) -> tuple[torch.Tensor, torch.Tensor]:
+    """An atom-centred quadrature for integrals over all space, ``int f dr ~ sum_k w_k f(x_k)``.
+
+    Around each atom: ``n_radial`` Gauss-Chebyshev points mapped to ``r = r_m (1+x)/(1-x)``
+    (Becke 1988) times ``n_theta`` Gauss-Legendre points in cos(theta) and ``2 n_theta`` evenly
+    spaced phi (exact for spherical harmonics up to degree ``2 n_theta - 1``); the atoms'
+    grids are joined with Becke's fuzzy-cell weights, computed among the ``neighbours`` atoms
+    nearest each point (farther atoms have cell weights below rounding there, and this keeps the
+    cost linear in the number of atoms). Pure torch, float64.
+
+    Returns points (M, 3) in Å and weights (M,) in Å^3, M = N * n_radial * 2 n_theta^2.
+    """
+    pos = torch.as_tensor(positions, dtype=torch.float64)
+    numbers = np.asarray(numbers).reshape(-1)
+    if pos.shape != (len(numbers), 3):
+        raise ValueError(f"positions must have shape ({len(numbers)}, 3), got {tuple(pos.shape)}")
+    if n_radial < 2 or n_theta < 2:
+        raise ValueError(f"need n_radial >= 2 and n_theta >= 2, got {n_radial} and {n_theta}")
+    i = np.arange(1, n_radial + 1)
+    x = np.cos(i * np.pi / (n_radial + 1))
+    w_x = np.pi / (n_radial + 1) * np.sin(i * np.pi / (n_radial + 1)) ** 2 / np.sqrt(1 - x**2)
+    ct, w_ct = np.polynomial.legendre.leggauss(n_theta)
+    phi = 2 * np.pi * np.arange(2 * n_theta) / (2 * n_theta)
+    st = np.sqrt(1 - ct**2)
+    unit = np.stack([np.outer(st, np.cos(phi)), np.outer(st, np.sin(phi)),
+                     np.outer(ct, np.ones_like(phi))], -1).reshape(-1, 3)
+    w_ang = np.outer(w_ct, np.full(len(phi), 2 * np.pi / len(phi))).reshape(-1)
+    pts, wts, owner = [], [], []
+    for a, z in enumerate(numbers):
+        r_m = _BECKE_RM_A.get(int(z), 0.5)
+        r = r_m * (1 + x) / (1 - x)
+        w_r = w_x * r**2 * 2 * r_m / (1 - x) ** 2
+        pts.append(torch.as_tensor((r[:, None, None] * unit[None]).reshape(-1, 3)) + pos[a])
+        wts.append(torch.as_tensor(np.outer(w_r, w_ang).reshape(-1)))
+        owner.append(torch.full((len(r) * len(unit),), a))
+    pts, wts, owner = torch.cat(pts), torch.cat(wts), torch.cat(owner)
+    if len(numbers) > 1:  # Becke partition: w_A(x) = P_A(x) / sum_B P_B(x)
+        k = min(neighbours, len(numbers))
+        d_ab = torch.cdist(pos, pos)
+        eye = torch.eye(k, dtype=torch.bool)
+        for s0 in range(0, len(pts), chunk):
+            r_all = torch.cdist(pts[s0:s0 + chunk], pos)  # (m, N)
+            own = owner[s0:s0 + chunk]
+            rank = r_all.scatter(1, own[:, None], -1.0)  # the owner first, then the nearest others
+            near = torch.topk(rank, k, dim=1, largest=False).indices  # (m, k), column 0: the owner
+            r = r_all.gather(1, near)
+            d = d_ab[near[:, :, None], near[:, None, :]]  # (m, k, k)
+            mu = (r[:, :, None] - r[:, None, :]) / d.masked_fill(eye, 1.0)
+            cell = _becke_step(mu).masked_fill(eye, 1.0).prod(-1)  # P_B for the owner and its neighbours
+            wts[s0:s0 + chunk] *= cell[:, 0] / cell.sum(-1)
+    return pts, wts
+
+
+def eps_rho(rho: torch.Tensor, rho_ref: torch.Tensor, weights: torch.Tensor, n_electrons: float) -> float:
+    """The density error ``int |rho - rho_ref| dr / N_electrons`` (a fraction) on a quadrature;
+    ``rho``, ``rho_ref`` (M,) in e / Å^3 and ``weights`` (M,) in Å^3."""
+    if not (rho.shape == rho_ref.shape == weights.shape):
+        raise ValueError(f"rho, rho_ref and weights must have one shape, got {tuple(rho.shape)}, "
+                         f"{tuple(rho_ref.shape)}, {tuple(weights.shape)}")
+    return float((weights * (rho - rho_ref).abs()).sum()) / float(n_electrons)
 
 
 # --------------------------------------------------------------------------- fitting (pyscf)
@@ -418,3 +540,57 @@ def load_clusters(path, dtype: torch.dtype = torch.float64) -> tuple[list[Cluste
             energy=float(arrays["energy"][i]), dipole=torch.tensor(arrays["dipole"][i], dtype=dtype),
             eps_rho=float(arrays["eps_rho"][i]), n_molecules=int(arrays["n_molecules"][i])))
     return clusters, basis
+
+
+def load_density_matrices(path) -> tuple[list[torch.Tensor], BasisSet]:
+    """The DFT density matrices (one (n_ao, n_ao) float64 tensor per cluster, e3nn layout) and
+    their orbital basis, stored for the held-out sets of ``data/water``; a ``ValueError`` if the
+    file has none (training sets do not store them)."""
+    with np.load(path, allow_pickle=False) as f:
+        if "density_matrix" not in f.files:
+            raise ValueError(f"{path} stores no density matrices: only the held-out sets "
+                             "(water_test, water_large) have them")
+        arrays = {k: f[k] for k in f.files if k in ("density_matrix", "n_ao") or k.startswith("ao_basis_")}
+    ao_basis = BasisSet.from_arrays(arrays, prefix="ao_basis_")
+    n_ao = arrays["n_ao"]
+    sizes = n_ao * (n_ao + 1) // 2
+    if sizes.sum() != len(arrays["density_matrix"]):
+        raise ValueError(f"{path}: the stored density matrices do not match their sizes n_ao")
+    start = np.concatenate([[0], np.cumsum(sizes)])
+    values = torch.as_tensor(arrays["density_matrix"], dtype=torch.float64)
+    return [unpack_tril(values[a:b], int(n)) for a, b, n in zip(start[:-1], start[1:], n_ao, strict=True)], ao_basis
+
+
+def density_errors(cluster: Cluster, predictions: Mapping[str, torch.Tensor], basis: BasisSet,
+                   density_matrix: torch.Tensor | None = None, ao_basis: BasisSet | None = None,
+                   n_radial: int = 24, n_theta: int = 6) -> dict[str, float | np.ndarray]:
+    """Errors of predicted densities (``{name: flat coefficients (K,)}``) of one cluster, all on
+    one :func:`integration_grid` (the basis is evaluated once). For every ``name``:
+
+    - ``eps_<name>``: ``int |rho_name - rho_fit| / N`` (a fraction), against the fitted density;
+    - ``eps_<name>_dft``: against the DFT density (only with ``density_matrix`` and ``ao_basis``);
+    - ``n_<name>`` (analytic electron count) and ``dipole_<name>`` (3,) e Å (analytic dipole).
+
+    Also ``floor`` (``eps`` of the fitted density against DFT), ``n_electrons`` (nuclear charge),
+    ``n_grid_fit`` and ``n_grid_dft`` (the densities integrated on the grid: checks of the grid).
+    """
+    pos = cluster.positions.double()
+    names = list(predictions)
+    pts, w = integration_grid(pos, cluster.numbers, n_radial, n_theta)
+    coefs = torch.stack([cluster.coefficients.double()] + [torch.as_tensor(predictions[k]).double() for k in names], 1)
+    rho = density_on_points(pos, cluster.numbers, coefs, basis, pts)  # (M, 1 + len(names)); column 0: fit
+    n_el = float(np.sum(cluster.numbers))
+    out: dict[str, float | np.ndarray] = dict(n_electrons=n_el, n_grid_fit=float(w @ rho[:, 0]))
+    rho_dft = None
+    if density_matrix is not None:
+        if ao_basis is None:
+            raise ValueError("give the orbital basis (ao_basis) of the density matrix")
+        rho_dft = density_from_matrix(pos, cluster.numbers, density_matrix, ao_basis, pts)
+        out.update(floor=eps_rho(rho[:, 0], rho_dft, w, n_el), n_grid_dft=float(w @ rho_dft))
+    for i, name in enumerate(names, start=1):
+        out[f"eps_{name}"] = eps_rho(rho[:, i], rho[:, 0], w, n_el)
+        if rho_dft is not None:
+            out[f"eps_{name}_dft"] = eps_rho(rho[:, i], rho_dft, w, n_el)
+        n, dip = electrons_and_dipole(pos, cluster.numbers, coefs[:, i], basis)
+        out[f"n_{name}"], out[f"dipole_{name}"] = float(n), dip.numpy()
+    return out

@@ -36,16 +36,18 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import hashlib
 import json
 import math
 import os
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # tutorial_utils, also when not installed
+from tutorial_utils.data.generation import claim, load_npz, now_utc, save_npz, sha256sum, versions  # noqa: E402
+from tutorial_utils.md import kinetic_temperature  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 MOLECULE = "CH3CH2OH"  # ase.build.molecule name (G2 geometry, used as the start of every run)
@@ -82,42 +84,14 @@ SETS: dict[str, SetSpec] = {
 # --------------------------------------------------------------------------- helpers
 
 
-def sha256sum(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
-def save_npz(path: Path, metadata: dict, **arrays: np.ndarray) -> None:
-    """Write an npz atomically (temporary file, then rename): a stopped run never leaves a
-    half-written part behind."""
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as fh:
-        np.savez_compressed(fh, metadata=np.array(json.dumps(metadata, sort_keys=True)), **arrays)
-    os.replace(tmp, path)
 
 
-def load_npz(path: Path) -> tuple[dict, dict[str, np.ndarray]]:
-    with np.load(path, allow_pickle=False) as f:
-        arrays = {k: f[k] for k in f.files}
-    return json.loads(str(arrays.pop("metadata"))), arrays
 
 
-def now_utc() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def versions() -> dict[str, str]:
-    out = {"python": sys.version.split()[0], "numpy": np.__version__}
-    for name in ("ase", "tblite", "pyscf"):
-        try:
-            mod = __import__(name)
-            out[name] = getattr(mod, "__version__", "unknown")
-        except ImportError:
-            pass
-    return out
 
 
 def md_path(out: Path, name: str, k: int) -> Path:
@@ -131,16 +105,6 @@ def part_path(out: Path, name: str, k: int, j: int) -> Path:
 # --------------------------------------------------------------------------- step 1: MD
 
 
-def kinetic_temperature(atoms) -> float:
-    """Instantaneous temperature (K) from the kinetic energy, 3N - 3 degrees of freedom
-    (the centre-of-mass momentum is zero in every run here)."""
-    from ase import units
-
-    m = atoms.get_masses()[:, None]
-    p = atoms.get_momenta()
-    p = p - m * (p.sum(0) / m.sum())  # remove any centre-of-mass motion before counting
-    ekin = 0.5 * float((p**2 / m).sum())
-    return 2 * ekin / ((3 * len(atoms) - 3) * units.kB)
 
 
 def run_md(temperature_K: float, n_frames: int, seed: int, fixcm: bool = False,
@@ -338,26 +302,6 @@ def label_part(args: tuple[str, int, int, str, float, int]) -> tuple[str, str]:
         path.with_name(path.name + ".lock").unlink(missing_ok=True)
 
 
-def claim(path: Path) -> bool:
-    """Take the lock file ``<part>.lock`` (holding our process id) so that two labelling runs
-    never work on the same part; a lock left by a process that no longer runs is taken over."""
-    lock = path.with_name(path.name + ".lock")
-    for _ in range(2):
-        try:
-            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-        except FileExistsError:
-            try:
-                os.kill(int(lock.read_text().strip() or 0), 0)
-                return False  # its owner is alive
-            except (ProcessLookupError, ValueError):
-                lock.unlink(missing_ok=True)  # stale: try again
-                continue
-            except PermissionError:
-                return False
-        with os.fdopen(fd, "w") as fh:
-            fh.write(str(os.getpid()))
-        return True
-    return False
 
 
 def _label_part(name: str, k: int, j: int, out: Path, threads: int) -> tuple[str, str]:

@@ -14,13 +14,21 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import torch
 
-from tutorial_utils.potential import (MODEL_HPARAMS, TRAIN_HPARAMS, build_potential, errors, frames_to_data,
-                                      load_frames, split_indices, train_potential)
+from tutorial_utils.potential import (
+    MODEL_HPARAMS,
+    TRAIN_HPARAMS,
+    build_potential,
+    errors,
+    frames_to_data,
+    load_frames,
+    split_indices,
+    train_potential,
+)
 
 HERE = Path(__file__).resolve().parent
 N_VALID = 100  # the notebook's full-mode split: 100 validation frames, the rest of the pool trains
@@ -46,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     report = {"model": MODEL_HPARAMS, "training": TRAIN_HPARAMS, "epochs": args.epochs,
               "n_train": n_train, "n_valid": N_VALID, "train_seconds": round(seconds, 1),
               "best_epoch": history.best_epoch + 1, "species": species,
-              "made_utc": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), "errors": {}}
+              "made_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "errors": {}}
     for name in ["test", "t300", "t700"]:
         frames = load_frames(HERE / f"ethanol_{name}.npz")
         report["errors"][name] = {k: round(v, 3) for k, v in

@@ -24,9 +24,12 @@ Steps
    density fitted onto def2-universal-jfit in the Coulomb metric (exact 3-centre integrals,
    ``c = J^-1 (P|rho)``, ``tutorial_utils.density.fit_density_pyscf``), the coefficients converted to e3nn's conventions
    (``tutorial_utils.density``), and the fitting floor ``eps_rho = int |rho_fit - rho_DFT| / N``
-   measured on the DFT integration grid. One part file per snapshot:
+   measured on the DFT integration grid. For the held-out sets the DFT density matrix is kept
+   too (e3nn layout, float32), so that a model can be compared with the DFT density itself.
+   One part file per snapshot:
    ``dft_<set>_s<k>.npz`` (k: snapshot of the set's trajectory); parts are made in an order
-   that interleaves the sets, so a run stopped early leaves every set with some clusters.
+   that interleaves the sets (the costly 15- and 20-molecule clusters first), so a run
+   stopped early leaves every set with some clusters.
 3. ``pack``: one file per set, ``water_<set>.npz``, concatenating its finished parts.
 
 Every npz holds only numeric and string arrays (load with ``allow_pickle=False``) and a
@@ -40,7 +43,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import hashlib
 import json
 import math
 import os
@@ -51,6 +53,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # tutorial_utils, also when not installed
+from tutorial_utils.data.generation import claim, load_npz, now_utc, save_npz, sha256sum, versions  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 N_DROPLET = 24  # water molecules in the MD droplet
@@ -68,6 +73,7 @@ PROBES = 32  # points per cluster where the fitted and DFT densities are stored,
 XC, BASIS, JK_AUXBASIS, FIT_AUXBASIS = "PBE0", "def2-svp", "def2-universal-jkfit", "def2-universal-jfit"
 LEVEL_OF_THEORY = (f"{XC}/def2-SVP, restricted Kohn-Sham, density fitting ({JK_AUXBASIS}); "
                    f"density fitted onto {FIT_AUXBASIS} in the Coulomb metric")
+VERSIONED = ("ase", "tblite", "pyscf", "e3nn", "torch")  # package versions every file records
 LICENCE = "CC BY 4.0 (data made by this project; compatible with the code's MIT licence)"
 
 
@@ -87,14 +93,20 @@ class SetSpec:
     snapshots: tuple[int, ...]
     sizes: tuple[int, ...]
     role: str
+    store_density_matrix: bool = False  # held-out sets: the DFT density itself, for eps_rho vs DFT
 
 
 TRAJECTORIES: dict[str, TrajSpec] = {"train": TrajSpec(24, seed=1), "heldout": TrajSpec(12, seed=2)}
+# DFT cost grows about as n^2.5 (PBE0, one core: 7 s for 3 molecules, 170 s for 10, ~1000 s for
+# 20), so the training pool draws most clusters from the cheap small sizes: every size 3-10 from
+# three snapshots, then nine clusters of 3-7 molecules from each further snapshot.
 SETS: dict[str, SetSpec] = {
-    "train": SetSpec("train", tuple(range(24)), tuple(range(3, 11)), role="training pool, 3-10 molecules"),
-    "test": SetSpec("heldout", tuple(range(8)), tuple(range(3, 11)),
-                    role="held-out, 3-10 molecules, a trajectory of its own"),
-    "large": SetSpec("heldout", (10, 11), (15, 20),
+    "train": SetSpec("train", (0, 1, 2), tuple(range(3, 11)), role="training pool, 3-10 molecules"),
+    "train_small": SetSpec("train", tuple(range(3, 24)), (3, 3, 4, 4, 5, 5, 6, 6, 7),
+                           role="training pool, 3-7 molecules (more clusters per CPU hour)"),
+    "test": SetSpec("heldout", (0, 1, 2, 3), tuple(range(3, 11)),
+                    role="held-out, 3-10 molecules, a trajectory of its own", store_density_matrix=True),
+    "large": SetSpec("heldout", (10, 11), (15, 20), store_density_matrix=True,
                      role="held-out, 15 and 20 molecules (size extrapolation); later snapshots than test"),
 }
 
@@ -102,41 +114,14 @@ SETS: dict[str, SetSpec] = {
 # --------------------------------------------------------------------------- helpers
 
 
-def sha256sum(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
-def save_npz(path: Path, metadata: dict, **arrays: np.ndarray) -> None:
-    """Write an npz atomically (temporary file, then rename)."""
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as fh:
-        np.savez_compressed(fh, metadata=np.array(json.dumps(metadata, sort_keys=True)), **arrays)
-    os.replace(tmp, path)
 
 
-def load_npz(path: Path) -> tuple[dict, dict[str, np.ndarray]]:
-    with np.load(path, allow_pickle=False) as f:
-        arrays = {k: f[k] for k in f.files}
-    return json.loads(str(arrays.pop("metadata"))), arrays
 
 
-def now_utc() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def versions() -> dict[str, str]:
-    out = {"python": sys.version.split()[0], "numpy": np.__version__}
-    for name in ("ase", "tblite", "pyscf", "e3nn", "torch"):
-        try:
-            mod = __import__(name)
-            out[name] = getattr(mod, "__version__", "unknown")
-        except ImportError:
-            pass
-    return out
 
 
 def md_path(out: Path, name: str) -> Path:
@@ -268,7 +253,7 @@ def stage_md(out: Path) -> None:
                   f"{RELAX_STEPS} FIRE steps", equilibration_fs=EQUILIBRATION_FS, stride_fs=STRIDE_FS,
             wall=dict(radius_A=WALL_RADIUS_A, k_eV_per_A2=WALL_K, on="O atoms, from their centroid"),
             units=dict(positions="Angstrom", energy="eV", time="fs", temperature="K"),
-            stats=stats, versions=versions(), generated_utc=now_utc(), licence=LICENCE,
+            stats=stats, versions=versions(VERSIONED), generated_utc=now_utc(), licence=LICENCE,
         )
         save_npz(path, meta, **r)
         print(f"    mean T {stats['mean_temperature_K']:.1f} K, "
@@ -317,7 +302,8 @@ def density_errors(mol, auxmol, dm: np.ndarray, c: np.ndarray, grids, block: int
     return dict(n_dft=n_dft, n_fit=n_fit, abs_err=abs_err)
 
 
-def label_cluster(positions: np.ndarray, numbers: np.ndarray, threads: int, probe_seed) -> dict:
+def label_cluster(positions: np.ndarray, numbers: np.ndarray, threads: int, probe_seed,
+                  keep_density_matrix: bool = False) -> dict:
     """DFT + density fit of one cluster; every number that a part file stores about it."""
     from pyscf import df, dft, gto, lib
     from pyscf.data import nist
@@ -354,7 +340,13 @@ def label_cluster(positions: np.ndarray, numbers: np.ndarray, threads: int, prob
     probes_bohr = probes / nist.BOHR
     probe_fit = auxmol.eval_gto("GTOval_sph", probes_bohr) @ c_pyscf
     probe_dft = numint_rho(mol, dm, probes_bohr)
+    extra = {}
+    if keep_density_matrix:  # e3nn layout, lower triangle, float32 (relative rounding 6e-8)
+        ao_basis = BasisSet.from_pyscf(mol, BASIS)
+        dm_e3nn = ao_basis.pyscf_to_e3nn_density_matrix(dm, numbers)
+        extra = dict(ao_basis=ao_basis, density_matrix=dm_e3nn[np.tril_indices(len(dm))].astype(np.float32))
     return dict(
+        **extra,
         energy=energy * nist.HARTREE2EV, dipole=np.asarray(dipole_au) * nist.BOHR,
         coefficients=basis.pyscf_to_e3nn(c_pyscf, numbers), basis=basis,
         eps_rho=errs["abs_err"] / n_electrons, n_electrons_dft_grid=errs["n_dft"],
@@ -389,26 +381,6 @@ def label_part(args: tuple[str, int, str, float, int]) -> tuple[str, str]:
         path.with_name(path.name + ".lock").unlink(missing_ok=True)
 
 
-def claim(path: Path) -> bool:
-    """Take the lock file ``<part>.lock`` (holding our process id); a lock left by a process
-    that no longer runs is taken over."""
-    lock = path.with_name(path.name + ".lock")
-    for _ in range(2):
-        try:
-            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-        except FileExistsError:
-            try:
-                os.kill(int(lock.read_text().strip() or 0), 0)
-                return False
-            except (ProcessLookupError, ValueError):
-                lock.unlink(missing_ok=True)
-                continue
-            except PermissionError:
-                return False
-        with os.fdopen(fd, "w") as fh:
-            fh.write(str(os.getpid()))
-        return True
-    return False
 
 
 PER_CLUSTER = ("energy", "dipole", "eps_rho", "n_electrons_dft_grid", "n_electrons_fit_grid",
@@ -424,11 +396,16 @@ def _label_part(name: str, k: int, out: Path, threads: int) -> tuple[str, str]:
     md_meta, md = load_npz(md_path(out, traj))
     snap = md["positions"][k]
     rows, pos_all, num_all, coef_all, n_atoms, n_coef, sizes, centres = [], [], [], [], [], [], [], []
-    basis = None
+    dm_all, n_ao, basis, ao_basis = [], [], None, None
+    keep_dm = SETS[name].store_density_matrix
     for n, centre in cluster_plan(name, k):
         pos, num = cut_cluster(snap, md["numbers"], centre, n)
-        r = label_cluster(pos, num, threads, probe_seed=[md_meta["seed"], k, n])
+        r = label_cluster(pos, num, threads, probe_seed=[md_meta["seed"], k, n], keep_density_matrix=keep_dm)
         basis = r.pop("basis")
+        if keep_dm:
+            ao_basis = r.pop("ao_basis")
+            dm_all.append(r.pop("density_matrix"))
+            n_ao.append(int(ao_basis.offsets(num)[-1]))
         coef_all.append(r.pop("coefficients"))
         n_coef.append(len(coef_all[-1]))
         rows.append(r)
@@ -448,6 +425,8 @@ def _label_part(name: str, k: int, out: Path, threads: int) -> tuple[str, str]:
         snapshot=np.full(len(sizes), k), time_fs=np.full(len(sizes), md["time_fs"][k]),
         **basis.to_arrays(),
     )
+    if keep_dm:
+        arrays.update(density_matrix=np.concatenate(dm_all), n_ao=np.array(n_ao), **ao_basis.to_arrays("ao_basis_"))
     meta = dict(
         kind="water cluster densities", set=name, snapshot=k, role=SETS[name].role,
         level_of_theory=LEVEL_OF_THEORY, program=f"pyscf {pyscf.__version__}",
@@ -461,10 +440,12 @@ def _label_part(name: str, k: int, out: Path, threads: int) -> tuple[str, str]:
                    density="e / Angstrom^3", coefficients="atomic units: rho [e/Bohr^3] = sum c phi, "
                    "phi normalised over space in Bohr^3", time="fs"),
         conventions="coefficients in e3nn's layout and real spherical harmonics (tutorial_utils.density)",
+        density_matrix=("DFT density matrix in the def2-SVP basis (ao_basis_* arrays), e3nn layout, lower "
+                        "triangle row by row, float32; rho = sum_mn D_mn phi_m phi_n" if keep_dm else "not stored"),
         eps_rho_definition="int |rho_fit - rho_DFT| dr / N_electrons on the DFT grid",
         energy_definition="total electronic energy (no reference subtracted)",
-        timing_note=f"{threads} thread(s), shared machine under nice 19",
-        versions=versions(), generated_utc=now_utc(), licence=LICENCE,
+        timing_note=f"{threads} thread(s) per process, on a machine shared with other jobs",
+        versions=versions(VERSIONED), generated_utc=now_utc(), licence=LICENCE,
     )
     save_npz(path, meta, **arrays)
     return path.name, (f"done, {len(rows)} clusters, DFT {arrays['dft_wall_s'].sum():.0f} s wall, "
@@ -482,7 +463,8 @@ def part_plan() -> list[tuple[str, int]]:
     keyed = []
     for order, (name, spec) in enumerate(SETS.items()):
         n = len(spec.snapshots)
-        keyed += [(i / n, order, (name, k)) for i, k in enumerate(spec.snapshots)]  # every set starts early
+        # every set starts early; the costly large clusters first, so they are never left undone
+        keyed += [(i / n if max(spec.sizes) <= 10 else -1.0, order, (name, k)) for i, k in enumerate(spec.snapshots)]
     return [c for *_, c in sorted(keyed)]
 
 
@@ -536,7 +518,13 @@ def stage_pack(out: Path) -> None:
                 cols[key].append(arr[key])
             basis_arrays = {k: v for k, v in arr.items() if k.startswith("basis_")}
         packed = {k: np.concatenate(v) for k, v in cols.items()}
-        meta = {k: metas[0][k] for k in ("level_of_theory", "program", "dft_settings", "irreps", "md_seed",
+        if spec.store_density_matrix:
+            parts_dm = [load_npz(p)[1] for p in paths]
+            packed.update(density_matrix=np.concatenate([a["density_matrix"] for a in parts_dm]),
+                          n_ao=np.concatenate([a["n_ao"] for a in parts_dm]),
+                          **{k: v for k, v in parts_dm[-1].items() if k.startswith("ao_basis_")})
+        meta = {k: metas[0].get(k) for k in ("level_of_theory", "program", "dft_settings", "irreps", "md_seed",
+                                         "density_matrix",
                                          "md_trajectory", "temperature_K", "units", "conventions", "eps_rho_definition",
                                          "energy_definition", "licence", "role")}
         meta.update(kind="water cluster densities (packed)", set=name, n_clusters=len(packed["energy"]),

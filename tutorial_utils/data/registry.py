@@ -51,12 +51,18 @@ def _raw_url(repo_path: str) -> str:
     return f"https://raw.githubusercontent.com/{REPO_SLUG}/{REPO_REF}/{repo_path}"
 
 
-def _ethanol(name: str, filename: str, sha256: str, size: int, description: str) -> DataFile:
-    path = f"data/ethanol/{filename}"
+def _project_file(folder: str, section: str, name: str, filename: str, sha256: str, size: int,
+                  description: str) -> DataFile:
+    """A file this project makes, kept in ``data/<folder>/`` of the repository."""
+    path = f"data/{folder}/{filename}"
     return DataFile(name=name, filename=filename, url=_raw_url(path), sha256=sha256, size=size,
                     description=description, repo_path=path,
-                    licence="CC BY 4.0 (made by this project, data/ethanol/generate.py)",
-                    citation="this repository, data/README.md (ethanol)")
+                    licence=f"CC BY 4.0 (made by this project, data/{folder}/generate.py)",
+                    citation=f"this repository, data/README.md ({section})")
+
+
+def _ethanol(name: str, filename: str, sha256: str, size: int, description: str) -> DataFile:
+    return _project_file("ethanol", "ethanol", name, filename, sha256, size, description)
 
 
 # Ethanol frames of notebook 04: GFN2-xTB MD geometries labelled with PBE/def2-SVP (pyscf).
@@ -80,6 +86,29 @@ _ETHANOL = [
              "data/ethanol/train_potential.py"),
 ]
 
+
+
+def _water(name: str, filename: str, sha256: str, size: int, description: str) -> DataFile:
+    return _project_file("water", "water clusters", name, filename, sha256, size, description)
+
+
+# Water clusters of notebook 05: GFN2-xTB droplet geometries, PBE0/def2-SVP densities fitted onto
+# def2-universal-jfit (pyscf). The sha256s are those of data/water/manifest.json (tests check).
+_WATER = [
+    _water("water_train", "water_train.npz",
+           "f0d9c21563aaa7c2926581bb609438fcad664e0fa1adc4a088f08e47df75eff1", 136_185,
+           "training pool: water clusters of 3-10 molecules with fitted densities"),
+    _water("water_train_small", "water_train_small.npz",
+           "dfae8caf21b699c1178f82e32d71e491dd3779ee88140a064edb7c07dcfb50c9", 620_437,
+           "training pool: water clusters of 3-7 molecules with fitted densities"),
+    _water("water_test", "water_test.npz",
+           "f27bcacf438be7404ecb488efd7a8ab0796a21346a8c0f1bdf665e689595f6b4", 1_871_019,
+           "held-out water clusters of 3-10 molecules (own trajectory), with DFT density matrices"),
+    _water("water_large", "water_large.npz",
+           "6a50284fef361f06e3cf4c49bb9af9bbffd72d0842f3ec444268f62681794ad0", 1_444_504,
+           "held-out water clusters of 15 and 20 molecules, with DFT density matrices"),
+]
+
 REGISTRY: dict[str, DataFile] = {
     f.name: f
     for f in [
@@ -100,6 +129,7 @@ REGISTRY: dict[str, DataFile] = {
             "2004214 (2021)",
         ),
         *_ETHANOL,
+        *_WATER,
     ]
 }
 

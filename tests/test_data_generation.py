@@ -1,0 +1,31 @@
+"""The file helpers the data generators share (tutorial_utils.data.generation)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tutorial_utils.data.generation import claim, load_npz, now_utc, save_npz, versions
+
+
+def test_npz_round_trip_is_atomic_and_pickle_free(tmp_path):
+    path = tmp_path / "part.npz"
+    save_npz(path, {"level_of_theory": "PBE0", "n": 3}, x=np.arange(4.0), names=np.array(["O", "H"]))
+    meta, arrays = load_npz(path)
+    assert meta == {"level_of_theory": "PBE0", "n": 3}
+    np.testing.assert_array_equal(arrays["x"], np.arange(4.0))
+    assert arrays["names"].tolist() == ["O", "H"]
+    assert not (tmp_path / "part.npz.tmp").exists()  # the temporary file was renamed
+
+
+def test_claim_takes_free_and_stale_locks_only(tmp_path):
+    part = tmp_path / "dft_x.npz"
+    assert claim(part)
+    assert not claim(part)  # held by a live process (this one)
+    (tmp_path / "dft_x.npz.lock").write_text("999999999")  # no such process: stale
+    assert claim(part)
+
+
+def test_provenance_stamps():
+    assert len(now_utc()) == 20 and now_utc().endswith("Z")
+    v = versions(("numpy", "no_such_package_here"))
+    assert v["numpy"] == np.__version__ and "no_such_package_here" not in v

@@ -1,0 +1,106 @@
+"""The density model (tutorial_utils.density_model): equivariance over random O(3) elements,
+the per-element output layout, normalisation, bad input, and that training reduces the error.
+
+The basis is the def2-universal-jfit basis stored with the water data; the clusters are the
+stored training clusters (data/water/water_train.npz, part of the repository)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from e3nn import o3
+
+from tutorial_utils.density import load_clusters
+from tutorial_utils.density_model import (
+    DensityModel,
+    average_num_neighbors,
+    clusters_to_data,
+    coefficient_loss,
+    predict_coefficients,
+    train_density_model,
+)
+from tutorial_utils.symmetry import assert_equivariant, default_dtype
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "water" / "water_train.npz"
+SMALL = dict(r_max=3.0, num_layers=2, irreps_hidden="8x0e+4x1o+4x2e+2x3o+2x4e", l_max_sh=2, num_basis=4,
+             radial_hidden=8)
+
+
+@pytest.fixture(scope="module")
+def water():
+    clusters, basis = load_clusters(DATA)
+    clusters = sorted(clusters, key=lambda c: c.n_molecules)[:4]  # the smallest: fast tests
+    return clusters, basis
+
+
+def test_output_layout_and_equivariance_over_o3(water):
+    clusters, basis = water
+    c = clusters[0]
+    with default_dtype(torch.float64):
+        torch.manual_seed(0)
+        data = clusters_to_data([c], SMALL["r_max"], torch.float64)
+        model = DensityModel(basis, avg_num_neighbors=average_num_neighbors(data), **SMALL).double()
+        out = model(data[0])
+        assert out.shape == c.coefficients.shape
+        # the O atom's block is its head applied to its features, at its offset
+        h = model.features(data[0])
+        o_block = model.heads["8"](h[:1]) * model.scale_8 + model.shift_8
+        torch.testing.assert_close(out[:basis.elements[8].dim], o_block[0])
+        irreps = sum((basis.irreps(int(z)) for z in c.numbers), o3.Irreps(""))
+        err = assert_equivariant(model, data[0], irreps)
+    assert err < 1e-9
+
+
+def test_unknown_element_and_bad_hidden_irreps(water):
+    clusters, basis = water
+    data = clusters_to_data(clusters[:1], SMALL["r_max"])[0]
+    model = DensityModel(basis, avg_num_neighbors=5.0, **SMALL)
+    bad = data.clone()
+    bad.z = bad.z.clone()
+    bad.z[1] = 6
+    with pytest.raises(ValueError, match=r"C \(Z=6\).*covers only H, O"):
+        model(bad)
+    with pytest.raises(ValueError, match="lacks.*4e"):
+        DensityModel(basis, irreps_hidden="8x0e+4x1o+4x2e+2x3o")
+    with pytest.raises(ValueError, match="rebuild it"):
+        model(clusters_to_data(clusters[:1], 2.0)[0])
+
+
+def test_normalisation_shift_is_the_mean_scalar_coefficient(water):
+    clusters, basis = water
+    data = clusters_to_data(clusters, SMALL["r_max"])
+    model = DensityModel(basis, avg_num_neighbors=5.0, **SMALL)
+    model.fit_normalisation(data)
+    o_blocks = torch.stack([b for d in data for z, b in zip(d.z.tolist(), basis.split(d.coefficients, d.z.numpy()))
+                            if z == 8]).double()
+    shift = model.shift_8.double()
+    np.testing.assert_allclose(shift[:6].numpy(), o_blocks[:, :6].mean(0).numpy(), rtol=1e-5)
+    assert float(shift[6:].abs().max()) == 0.0  # l > 0: zero mean by symmetry, not fitted
+    scale = model.scale_8
+    assert float((scale[6:9] - scale[6]).abs().max()) == 0.0  # one scale per 1o irrep
+    # with a zero head the prediction is the promolecule: the shift on every atom
+    for head in model.heads.values():
+        torch.nn.init.zeros_(head.weight)
+    out = predict_coefficients(model, data[:1])[0]
+    torch.testing.assert_close(out, model.promolecule(data[0].z))
+    assert len(model.promolecule([8, 1, 1])) == 49 + 11 + 11
+
+
+def test_training_reduces_the_coefficient_error(water):
+    clusters, basis = water
+    data = clusters_to_data(clusters, SMALL["r_max"])
+    torch.manual_seed(0)
+    model = DensityModel(basis, avg_num_neighbors=average_num_neighbors(data), **SMALL)
+    model.fit_normalisation(data[:3])
+    with torch.no_grad():
+        before = float(coefficient_loss(model, data[3])[0])
+    history = train_density_model(model, data[:3], data[3:], epochs=15, lr=5e-3, batch_size=1)
+    with torch.no_grad():
+        after = float(coefficient_loss(model, data[3])[0])
+    assert history.epochs == 15
+    assert after < 0.8 * before, (before, after)
+    with pytest.raises(ValueError, match="need training and validation"):
+        train_density_model(model, data[:3], [], epochs=1)
