@@ -29,3 +29,19 @@ def test_provenance_stamps():
     assert len(now_utc()) == 20 and now_utc().endswith("Z")
     v = versions(("numpy", "no_such_package_here"))
     assert v["numpy"] == np.__version__ and "no_such_package_here" not in v
+
+
+def test_manifest_lists_every_npz_and_reports_a_corrupt_one(tmp_path):
+    import json
+
+    from tutorial_utils.data.generation import write_manifest
+    from tutorial_utils.data.registry import sha256sum
+
+    save_npz(tmp_path / "a.npz", {"set": "train"}, energy=np.zeros(3))
+    save_npz(tmp_path / "b.npz", {"set": "md"}, positions=np.zeros((2, 4, 3)))
+    (tmp_path / "c.npz").write_bytes(b"not a zip")
+    m = write_manifest(tmp_path, "items", lambda meta: {"set": meta.get("set")}, note="test")
+    assert json.loads((tmp_path / "manifest.json").read_text()) == m
+    assert m["note"] == "test" and m["files"]["a.npz"]["items"] == 3 and m["files"]["b.npz"]["items"] == 2
+    assert m["files"]["a.npz"]["sha256"] == sha256sum(tmp_path / "a.npz") and m["files"]["b.npz"]["set"] == "md"
+    assert "error" in m["files"]["c.npz"]

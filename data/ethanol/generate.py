@@ -46,7 +46,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # tutorial_utils, also when not installed
-from tutorial_utils.data.generation import claim, load_npz, now_utc, save_npz, sha256sum, versions  # noqa: E402
+from tutorial_utils.data import generation  # noqa: E402
+from tutorial_utils.data.generation import claim, load_npz, now_utc, save_npz, versions  # noqa: E402
 from tutorial_utils.md import kinetic_temperature  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -458,23 +459,10 @@ def stage_pack(out: Path) -> None:
 
 
 def write_manifest(out: Path) -> dict:
-    files = {}
-    for p in sorted(out.glob("*.npz")):
-        try:
-            meta, arr = load_npz(p)
-        except Exception as exc:  # a corrupt file is reported, not hidden
-            files[p.name] = {"error": str(exc)}
-            continue
-        n = len(arr["energy"]) if "energy" in arr else len(arr["positions"])
-        files[p.name] = dict(frames=int(n), bytes=p.stat().st_size, sha256=sha256sum(p),
-                             set=meta.get("set"), temperature_K=meta.get("temperature_K"),
-                             kind=meta.get("kind"))
-    manifest = dict(generated_utc=now_utc(), part_size=PART, sets={k: dataclasses.asdict(v)
-                    for k, v in SETS.items()}, files=files)
-    tmp = out / "manifest.json.tmp"
-    tmp.write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
-    os.replace(tmp, out / "manifest.json")
-    return manifest
+    return generation.write_manifest(
+        out, "frames", lambda meta: dict(set=meta.get("set"), temperature_K=meta.get("temperature_K"),
+                                         kind=meta.get("kind")),
+        part_size=PART, sets={k: dataclasses.asdict(v) for k, v in SETS.items()})
 
 
 def stage_summary(out: Path) -> None:

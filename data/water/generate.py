@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import math
 import os
 import sys
@@ -55,7 +54,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # tutorial_utils, also when not installed
-from tutorial_utils.data.generation import claim, load_npz, now_utc, save_npz, sha256sum, versions  # noqa: E402
+from tutorial_utils.data import generation  # noqa: E402
+from tutorial_utils.data.generation import claim, load_npz, now_utc, save_npz, versions  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 N_DROPLET = 24  # water molecules in the MD droplet
@@ -510,19 +510,16 @@ def stage_pack(out: Path) -> None:
         paths = [p for p in paths if p.exists()]
         if not paths:
             continue
-        metas, cols, basis_arrays = [], {k: [] for k in PACK_KEYS}, None
+        keys = PACK_KEYS + (("density_matrix", "n_ao") if spec.store_density_matrix else ())
+        metas, cols, basis_arrays = [], {k: [] for k in keys}, None
         for p in paths:
             meta, arr = load_npz(p)
             metas.append(meta)
-            for key in PACK_KEYS:
+            for key in keys:
                 cols[key].append(arr[key])
-            basis_arrays = {k: v for k, v in arr.items() if k.startswith("basis_")}
+            # the basis (and, for held-out sets, the orbital basis) is the same in every part
+            basis_arrays = {k: v for k, v in arr.items() if k.startswith(("basis_", "ao_basis_"))}
         packed = {k: np.concatenate(v) for k, v in cols.items()}
-        if spec.store_density_matrix:
-            parts_dm = [load_npz(p)[1] for p in paths]
-            packed.update(density_matrix=np.concatenate([a["density_matrix"] for a in parts_dm]),
-                          n_ao=np.concatenate([a["n_ao"] for a in parts_dm]),
-                          **{k: v for k, v in parts_dm[-1].items() if k.startswith("ao_basis_")})
         meta = {k: metas[0].get(k) for k in ("level_of_theory", "program", "dft_settings", "irreps", "md_seed",
                                          "density_matrix",
                                          "md_trajectory", "temperature_K", "units", "conventions", "eps_rho_definition",
@@ -539,24 +536,12 @@ def stage_pack(out: Path) -> None:
 
 
 def write_manifest(out: Path) -> dict:
-    files = {}
-    for p in sorted(out.glob("*.npz")):
-        try:
-            meta, arr = load_npz(p)
-        except Exception as exc:  # a corrupt file is reported, not hidden
-            files[p.name] = {"error": str(exc)}
-            continue
-        n = len(arr["energy"]) if "energy" in arr else len(arr["positions"])
-        files[p.name] = dict(items=int(n), bytes=p.stat().st_size, sha256=sha256sum(p),
-                             set=meta.get("set"), trajectory=meta.get("trajectory", meta.get("md_trajectory")),
-                             kind=meta.get("kind"))
-    manifest = dict(generated_utc=now_utc(), sets={k: dataclasses.asdict(v) for k, v in SETS.items()},
-                    trajectories={k: dataclasses.asdict(v) for k, v in TRAJECTORIES.items()},
-                    files=files, note="items: clusters (dft_*, water_*) or snapshots (xtb_*)")
-    tmp = out / "manifest.json.tmp"
-    tmp.write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
-    os.replace(tmp, out / "manifest.json")
-    return manifest
+    return generation.write_manifest(
+        out, "items", lambda meta: dict(set=meta.get("set"), kind=meta.get("kind"),
+                                        trajectory=meta.get("trajectory", meta.get("md_trajectory"))),
+        sets={k: dataclasses.asdict(v) for k, v in SETS.items()},
+        trajectories={k: dataclasses.asdict(v) for k, v in TRAJECTORIES.items()},
+        note="items: clusters (dft_*, water_*) or snapshots (xtb_*)")
 
 
 def stage_summary(out: Path) -> None:
@@ -610,7 +595,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stop-at", default=None, help="start no new part after this UTC time (HH:MM, today)")
     args = parser.parse_args(argv)
     os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
-    sys.path.insert(0, str(HERE.parent.parent))  # tutorial_utils, also when not installed
     args.out.mkdir(parents=True, exist_ok=True)
     if args.stage in ("all", "md"):
         stage_md(args.out)

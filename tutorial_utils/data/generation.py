@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,7 +16,7 @@ import numpy as np
 
 from .registry import sha256sum
 
-__all__ = ["claim", "load_npz", "now_utc", "save_npz", "sha256sum", "versions"]
+__all__ = ["claim", "load_npz", "now_utc", "save_npz", "sha256sum", "versions", "write_manifest"]
 
 
 def save_npz(path: Path, metadata: dict, **arrays: np.ndarray) -> None:
@@ -73,3 +73,24 @@ def claim(path: Path) -> bool:
             fh.write(str(os.getpid()))
         return True
     return False
+
+
+def write_manifest(out: Path, count_key: str, describe: Callable[[dict], dict], **fields) -> dict:
+    """Write ``out/manifest.json`` atomically and return it: for every npz in ``out`` its item
+    count (under ``count_key``: the length of its ``energy``, else of its ``positions``), size,
+    sha256 and ``describe(metadata)``; ``fields`` and the time are added at the top level. A file
+    that cannot be read is listed with its error, not skipped."""
+    files = {}
+    for p in sorted(out.glob("*.npz")):
+        try:
+            meta, arr = load_npz(p)
+        except Exception as exc:  # a corrupt file is reported, not hidden
+            files[p.name] = {"error": str(exc)}
+            continue
+        n = len(arr["energy"]) if "energy" in arr else len(arr["positions"])
+        files[p.name] = {count_key: int(n), "bytes": p.stat().st_size, "sha256": sha256sum(p), **describe(meta)}
+    manifest = dict(generated_utc=now_utc(), files=files, **fields)
+    tmp = out / "manifest.json.tmp"
+    tmp.write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
+    os.replace(tmp, out / "manifest.json")
+    return manifest
