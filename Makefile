@@ -6,7 +6,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: env lab test lint notebooks notebooks-quick store-outputs student-copies slides benchmarks fetch-data clean
+.PHONY: env lab test test-fast lint sync check-sync new-notebook notebooks notebooks-quick store-outputs student-copies slides benchmarks fetch-data clean
 
 env: $(STAMP)
 
@@ -26,6 +26,22 @@ lab: env
 test: env
 	TUTORIAL_QUICK=1 TUTORIAL_PROGRESS=0 $(PY) -m pytest tests notebooks --nbval-lax --nbval-current-env -p no:cacheprovider
 
+# unit tests only: no notebook runs, no slow tests (venvs, browser); under 2 minutes on 2 cores
+test-fast: env
+	TUTORIAL_QUICK=1 TUTORIAL_PROGRESS=0 $(PY) -m pytest tests -m "not slow" -p no:cacheprovider
+
+# notebooks/src/*.py (jupytext text sources) -> notebooks/*.ipynb: inputs and slide types
+# updated, stored outputs kept; check-sync writes nothing and fails when they differ
+sync: env
+	$(PY) scripts/notebook_sync.py
+
+check-sync: env
+	$(PY) scripts/notebook_sync.py --check
+
+# make new-notebook NAME=07_tensor_properties TITLE="07. Tensor properties of crystals"
+new-notebook: env
+	$(PY) scripts/notebook_sync.py --new "$(NAME)" "$(TITLE)"
+
 lint: env
 	$(PY) -m ruff check tutorial_utils tests scripts benchmarks notebooks
 
@@ -36,7 +52,8 @@ notebooks-quick: env
 	$(PY) scripts/run_notebooks.py --quick
 
 store-outputs: env
-	$(PY) scripts/run_notebooks.py --store
+	$(PY) scripts/notebook_sync.py
+	$(PY) scripts/run_notebooks.py --store $(NB)
 
 student-copies: env
 	$(PY) scripts/make_student_copies.py

@@ -4,11 +4,11 @@
     python scripts/make_slides.py 01 03            # only notebooks whose name starts so
     python scripts/make_slides.py --check          # also open each deck in headless Chromium,
                                                    # check it and screenshot its title slide
-    python scripts/make_slides.py --tag-notebooks  # write the slide metadata into notebooks/
 
 The decks render from the stored notebooks in ``notebooks/`` (with their outputs; nothing
 is executed). Slides follow each cell's ``metadata.slideshow.slide_type``, which the
-builders derive (``scripts/notebooks/nbbuild.py``: ``slide_types``). A deck loads only
+sync step derives from the cells (``scripts/notebook_sync.py``: ``slide_types``; ``make sync``
+writes it, a test checks it). A deck loads only
 local files: reveal.js and MathJax 3 from the npm packages pinned in
 ``slides/package-lock.json`` (installed with ``npm ci`` under ``build/slides-npm/``) and
 plotly.js from the plotly Python package, all copied to ``slides/assets/``; plotly figures
@@ -76,28 +76,6 @@ def screenshot_path(notebook: Path, out_dir: Path = SLIDES) -> Path:
 
 
 # --------------------------------------------------------------------------- slide metadata
-def _nbbuild():
-    sys.path.insert(0, str(ROOT / "scripts" / "notebooks"))
-    try:
-        import nbbuild
-    finally:
-        sys.path.remove(str(ROOT / "scripts" / "notebooks"))
-    return nbbuild
-
-
-def tag_notebooks(paths: list[Path]) -> None:
-    """Write the derived slide metadata into stored notebooks; sources, outputs and all
-    other metadata stay as they are (no re-execution)."""
-    nbbuild = _nbbuild()
-    for path in paths:
-        nb = nbformat.read(path, as_version=4)
-        before = [c.metadata.get("slideshow") for c in nb.cells]
-        nbbuild.add_slide_metadata(nb)
-        if before != [c.metadata.get("slideshow") for c in nb.cells]:
-            nbformat.write(nb, path)
-            print(f"slide metadata written to {path.relative_to(ROOT)}")
-
-
 def expected_slides(nb: nbformat.NotebookNode) -> int:
     """How many slides (reveal.js counts every subslide) the metadata of ``nb`` asks for."""
     types = [c.metadata.get("slideshow", {}).get("slide_type", "-") for c in nb.cells]
@@ -349,13 +327,8 @@ def main() -> int:
     parser.add_argument("prefixes", nargs="*", help="only notebooks whose file name starts with these")
     parser.add_argument("--check", action="store_true", help="open each deck in headless Chromium, "
                         "check slides, equations and offline loading, save a title-slide screenshot")
-    parser.add_argument("--tag-notebooks", action="store_true",
-                        help="write the derived slide metadata into the stored notebooks, then stop")
     args = parser.parse_args()
     paths = notebook_paths(args.prefixes)
-    if args.tag_notebooks:
-        tag_notebooks(paths)
-        return 0
     install_assets()
     problems = []
     for path in paths:

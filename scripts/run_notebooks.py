@@ -4,6 +4,7 @@
     python scripts/run_notebooks.py --quick    # quick mode (TUTORIAL_QUICK=1)
     python scripts/run_notebooks.py 01 03      # only notebooks whose name starts so
     python scripts/run_notebooks.py --store    # also write the outputs back to notebooks/
+    python scripts/run_notebooks.py template --store   # the template (notebooks/templates/)
 
 Executed copies go to ``build/executed/``, HTML renders to ``build/html/``, and the wall
 time of each notebook to ``build/timings.json``. Progress bars are switched off
@@ -29,11 +30,15 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
 
 
+TEMPLATE = NOTEBOOKS / "templates" / "template.ipynb"
+
+
 def notebook_paths(prefixes: list[str]) -> list[Path]:
-    """The numbered notebooks (``NN_name.ipynb``), optionally filtered by name prefix."""
+    """The numbered notebooks (``NN_name.ipynb``), optionally filtered by name prefix; the
+    prefix ``template`` selects the template notebook."""
     paths = sorted(p for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
     if prefixes:
-        paths = [p for p in paths if any(p.name.startswith(x) for x in prefixes)]
+        paths = [p for p in [*paths, TEMPLATE] if any(p.name.startswith(x) for x in prefixes)]
         if not paths:
             raise SystemExit(f"no notebook matches {prefixes}; have {[p.name for p in NOTEBOOKS.glob('*.ipynb')]}")
     return paths

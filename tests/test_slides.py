@@ -1,5 +1,5 @@
-"""The slide decks (scripts/make_slides.py): every notebook carries the slide metadata its
-builder derives, a deck loads nothing from the web, and (slow, headless Chromium) each deck
+"""The slide decks (scripts/make_slides.py): every notebook carries the slide metadata that
+scripts/notebook_sync.py derives, a deck loads nothing from the web, and (slow, headless Chromium) each deck
 shows the expected number of slides with its equations typeset and its plotly figures
 drawn; the title-slide screenshots are written to slides/NN_name.title.png.
 
@@ -23,9 +23,10 @@ _spec = importlib.util.spec_from_file_location("make_slides", ROOT / "scripts" /
 make_slides = sys.modules.setdefault("make_slides", importlib.util.module_from_spec(_spec))
 if not hasattr(make_slides, "render"):  # first import (its dataclass needs it in sys.modules)
     _spec.loader.exec_module(make_slides)
-nbbuild = make_slides._nbbuild()
-
-BUILDERS = ROOT / "scripts" / "notebooks"
+_sync_spec = importlib.util.spec_from_file_location("notebook_sync", ROOT / "scripts" / "notebook_sync.py")
+notebook_sync = sys.modules.setdefault("notebook_sync", importlib.util.module_from_spec(_sync_spec))
+if not hasattr(notebook_sync, "slide_types"):
+    _sync_spec.loader.exec_module(notebook_sync)
 SKIP_BROWSER = os.environ.get("TUTORIAL_SKIP_BROWSER") == "1"
 
 
@@ -41,22 +42,17 @@ def test_slide_types_follow_headings_code_and_solutions():
         new_code_cell("solve()", metadata={"tags": ["solution"]}),
         new_markdown_cell("## Summary"),
     ]
-    assert nbbuild.slide_types(cells) == [
+    assert notebook_sync.slide_types(cells) == [
         "slide", "slide", "-", "subslide", "-", "subslide", "-", "fragment", "slide"]
 
 
 @pytest.mark.parametrize("path", CURRICULUM, ids=ids(CURRICULUM))
-def test_stored_notebook_has_its_builders_slide_metadata(path):
-    from .test_notebook_builders import build
-
-    number = path.name[:2]
-    assert (BUILDERS / f"build_{number}.py").is_file(), f"{path.name} has no builder build_{number}.py"
-    built, stored = build(number), nbformat.read(path, as_version=4)
-    assert len(built.cells) == len(stored.cells), f"{path.name}: builder has {len(built.cells)} cells"
-    for k, (b, s) in enumerate(zip(built.cells, stored.cells)):
-        assert s.metadata.get("slideshow") == b.metadata["slideshow"], (
-            f"{path.name} cell {k}: slide metadata differs from the builder's; run "
-            "`python scripts/make_slides.py --tag-notebooks` (writes metadata only, runs nothing)")
+def test_stored_notebook_has_the_derived_slide_metadata(path):
+    stored = nbformat.read(path, as_version=4)
+    for k, (cell, slide_type) in enumerate(zip(stored.cells, notebook_sync.slide_types(stored.cells))):
+        assert cell.metadata.get("slideshow") == {"slide_type": slide_type}, (
+            f"{path.name} cell {k}: slide metadata is not the derived {slide_type!r}; run "
+            "`make sync` (writes inputs and metadata only, runs nothing)")
 
 
 def _tiny_notebook() -> nbformat.NotebookNode:
@@ -68,7 +64,7 @@ def _tiny_notebook() -> nbformat.NotebookNode:
         new_code_cell("fig.show()", outputs=[new_output(
             "display_data", data={make_slides.PLOTLY_MIME: figure, "text/plain": ""})]),
     ], metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
-    return nbbuild.add_slide_metadata(nb)
+    return notebook_sync.add_slide_metadata(nb)
 
 
 def test_deck_loads_only_local_files_and_draws_plotly_figures(tmp_path):

@@ -1,5 +1,6 @@
 """The two cells every notebook opens with, defined once: the title with its Colab badge,
-and the idempotent setup cell. Notebook builders insert them; tests check them."""
+and the idempotent setup cell. The notebooks' text sources (notebooks/src/) hold them
+verbatim; tests check them against these functions."""
 
 from __future__ import annotations
 

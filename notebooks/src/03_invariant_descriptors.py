@@ -1,52 +1,42 @@
-"""Build notebooks/03_invariant_descriptors.ipynb (run from the repository root).
+# %% [markdown]
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/e3nn-materials/e3nn-materials-tutorial/blob/v0.1.0/notebooks/03_invariant_descriptors.ipynb)
+#
+# # 03. Describing atomic geometry with equivariant and invariant functions
 
-    python scripts/notebooks/build_03.py
+# %% [markdown]
+# ## What you will learn
+# - explain why raw coordinates are a poor input and build a first invariant, the Gram matrix;
+# - turn the neighbours of an atom into a **signal on the sphere** with spherical harmonics and
+#   read the neighbour directions back from it;
+# - build the rotation invariants of that signal, the **power spectrum** and the **bispectrum**
+#   (with e3nn tensor products), and check them against Steinhardt's bond-order values;
+# - show with a numerical example that the power spectrum is *incomplete* and the bispectrum is not;
+# - invert descriptors by gradient descent and measure how often the geometry comes back;
+# - classify the atoms of a copper crystal as fcc / hcp / bcc / disordered while it melts.
+#
+# **Prerequisites:** notebooks 01 (irreps, spherical harmonics, tensor products) and 02 (graphs of
+# atoms). Python, NumPy, a little linear algebra; no machine learning is needed here.
+#
+# **Run time** on 2 CPU cores: quick mode (`TUTORIAL_QUICK=1`) about 1 min, full mode 6 to 8 min (measured on a shared machine).
 
-The notebook is generated, never edited by hand; its stored outputs come from
-``python scripts/run_notebooks.py --store 03``.
-"""
+# %%
+# Setup: on Colab, install the tutorial package (pinned); elsewhere nothing is installed.
+import importlib.util
+import os
+import subprocess
+import sys
 
-from __future__ import annotations
+if ("google.colab" in sys.modules or os.environ.get("TUTORIAL_FORCE_COLAB") == "1") and (
+    importlib.util.find_spec("tutorial_utils") is None
+):
+    repo = os.environ.get("TUTORIAL_REPO_URL", "git+https://github.com/e3nn-materials/e3nn-materials-tutorial@v0.1.0")
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", repo], check=True)
 
-from nbbuild import NotebookBuilder
+from tutorial_utils import setup
 
-from tutorial_utils.notebook_cells import badge_cell, setup_cell
+device = setup(seed=0)
 
-PATH = "notebooks/03_invariant_descriptors.ipynb"
-
-# Measured by scripts/run_notebooks.py on the shared 2-core machine (build/timings.json).
-RUN_TIME = "quick mode (`TUTORIAL_QUICK=1`) about 1 min, full mode 6 to 8 min (measured on a shared machine)"
-
-nb = NotebookBuilder(PATH)
-md, code = nb.md, nb.code
-
-
-def solution(text: str) -> None:
-    code(text, solution=True)
-
-
-md(badge_cell(PATH, "03. Describing atomic geometry with equivariant and invariant functions"))
-
-md(f"""
-## What you will learn
-- explain why raw coordinates are a poor input and build a first invariant, the Gram matrix;
-- turn the neighbours of an atom into a **signal on the sphere** with spherical harmonics and
-  read the neighbour directions back from it;
-- build the rotation invariants of that signal, the **power spectrum** and the **bispectrum**
-  (with e3nn tensor products), and check them against Steinhardt's bond-order values;
-- show with a numerical example that the power spectrum is *incomplete* and the bispectrum is not;
-- invert descriptors by gradient descent and measure how often the geometry comes back;
-- classify the atoms of a copper crystal as fcc / hcp / bcc / disordered while it melts.
-
-**Prerequisites:** notebooks 01 (irreps, spherical harmonics, tensor products) and 02 (graphs of
-atoms). Python, NumPy, a little linear algebra; no machine learning is needed here.
-
-**Run time** on 2 CPU cores: {RUN_TIME}.
-""")
-
-code(setup_cell())
-
-code("""
+# %%
 import math
 import time
 import warnings
@@ -69,29 +59,26 @@ from tutorial_utils.symmetry import random_o3, rotate_irreps
 
 torch.set_default_dtype(torch.float64)  # invariance checks at round-off level need float64
 torch.set_num_threads(1)  # the tensors here are small: extra threads only add overhead
-""")
 
-# ---------------------------------------------------------------------------------------------
-md(r"""
-## 1. Raw coordinates, and a first invariant
+# %% [markdown]
+# ## 1. Raw coordinates, and a first invariant
+#
+# The *local environment* of an atom is the list of vectors $\mathbf r_j = \mathbf x_j - \mathbf x_i$
+# from the atom $i$ to its neighbours $j$ within a cutoff. Subtracting the centre already removes
+# translations. But the $M\times 3$ matrix $X$ of these vectors still changes when we
+#
+# * **rotate** the environment ($X \to X Q^\top$), although the physics does not change;
+# * **renumber** the neighbours ($X \to P X$ for a permutation matrix $P$), although the labels are arbitrary.
+#
+# A descriptor for a model of energies must be invariant under both. The first candidate is the
+# **Gram matrix** of all scalar products,
+#
+# $$ G = X X^\top, \qquad G_{jk} = \mathbf r_j \cdot \mathbf r_k, \qquad
+# (XQ^\top)(XQ^\top)^\top = X Q^\top Q X^\top = G, \qquad (PX)(PX)^\top = P G P^\top \neq G .$$
+#
+# Let us check both statements on a thermally disturbed fcc environment of copper.
 
-The *local environment* of an atom is the list of vectors $\mathbf r_j = \mathbf x_j - \mathbf x_i$
-from the atom $i$ to its neighbours $j$ within a cutoff. Subtracting the centre already removes
-translations. But the $M\times 3$ matrix $X$ of these vectors still changes when we
-
-* **rotate** the environment ($X \to X Q^\top$), although the physics does not change;
-* **renumber** the neighbours ($X \to P X$ for a permutation matrix $P$), although the labels are arbitrary.
-
-A descriptor for a model of energies must be invariant under both. The first candidate is the
-**Gram matrix** of all scalar products,
-
-$$ G = X X^\top, \qquad G_{jk} = \mathbf r_j \cdot \mathbf r_k, \qquad
-(XQ^\top)(XQ^\top)^\top = X Q^\top Q X^\top = G, \qquad (PX)(PX)^\top = P G P^\top \neq G .$$
-
-Let us check both statements on a thermally disturbed fcc environment of copper.
-""")
-
-code("""
+# %%
 d_nn = 2.55  # Å, nearest-neighbour distance in fcc copper
 gen = torch.Generator().manual_seed(0)
 centre = torch.tensor([1.0, -2.0, 0.5])  # Å, an arbitrary position of the central atom
@@ -107,66 +94,60 @@ shifted = (neighbours + 3.0) - (centre + 3.0)  # translate everything by 3 Å
 print(f"translation: X changes by {(shifted - X).abs().max():.1e} Å (centre-relative vectors)")
 print(f"rotation:    X changes by up to {(X_rot - X).abs().max():.2f} Å")
 print(f"permutation: X changes by up to {(X_perm - X).abs().max():.2f} Å")
-""")
 
-md("The Gram matrix removes the rotation, but not the permutation:")
+# %% [markdown]
+# The Gram matrix removes the rotation, but not the permutation:
 
-code("""
+# %%
 # NBVAL_CHECK_OUTPUT
 print("G is rotation invariant (error < 1e-10):   ", bool((G_rot - G).abs().max() < 1e-10))
 print("G is permutation invariant:                ", bool((G_perm - G).abs().max() < 1e-10))
 print("permuted G equals P G P^T (error < 1e-10): ", bool((G_perm - G[perm][:, perm]).abs().max() < 1e-10))
-""")
 
-code("""
+# %%
 fig, axes = plt.subplots(1, 3, figsize=(10, 3.2))
 for ax, M, title in zip(axes, [G, G_rot, G_perm], ["G", "G after a rotation", "G after renumbering"]):
     im = ax.imshow(M.numpy(), cmap="RdBu_r", vmin=-d_nn**2, vmax=d_nn**2)
     ax.set_title(title)
     ax.set_xlabel("neighbour k")
 axes[0].set_ylabel("neighbour j")
-fig.colorbar(im, ax=axes, label=r"$\\mathbf{r}_j\\cdot\\mathbf{r}_k$ (Å$^2$)")
+fig.colorbar(im, ax=axes, label=r"$\mathbf{r}_j\cdot\mathbf{r}_k$ (Å$^2$)")
 plt.show()
-""")
 
-md(r"""
-Sorting rows and columns would fix the order, but sorting is not smooth (the order jumps when two
-values cross) and $G$ grows with the number of neighbours. The descriptors below are smooth, have
-a fixed length and are invariant by construction.
+# %% [markdown]
+# Sorting rows and columns would fix the order, but sorting is not smooth (the order jumps when two
+# values cross) and $G$ grows with the number of neighbours. The descriptors below are smooth, have
+# a fixed length and are invariant by construction.
+#
+# ## 2. The environment as a signal on the sphere
+#
+# Put a small bump at the direction of each neighbour and expand the result in spherical harmonics:
+#
+# $$ S(\hat{\mathbf u}) = \sum_j R(r_j)\, \delta(\hat{\mathbf u}, \hat{\mathbf r}_j)
+# \;\approx\; \sum_{l=0}^{l_\max}\sum_{m=-l}^{l} c_{lm}\, Y_{lm}(\hat{\mathbf u}), \qquad
+# c_{lm} = \sum_j R(r_j)\, Y_{lm}(\hat{\mathbf r}_j). $$
+#
+# The sum over $j$ makes $c$ **permutation invariant**; a radial function $R$ (below, a basis
+# $R_n$ of a few Gaussians with a smooth cutoff) keeps the distances. Because $Y_l(Q\mathbf r) =
+# D^l(Q)\,Y_l(\mathbf r)$, the coefficients are **equivariant**: $c_l \to D^l(Q)\,c_l$, one irrep per
+# $l$, irreps `0e + 1o + 2e + ...`. The projection is a few lines (`tutorial_utils.descriptors`):
 
-## 2. The environment as a signal on the sphere
-
-Put a small bump at the direction of each neighbour and expand the result in spherical harmonics:
-
-$$ S(\hat{\mathbf u}) = \sum_j R(r_j)\, \delta(\hat{\mathbf u}, \hat{\mathbf r}_j)
-\;\approx\; \sum_{l=0}^{l_\max}\sum_{m=-l}^{l} c_{lm}\, Y_{lm}(\hat{\mathbf u}), \qquad
-c_{lm} = \sum_j R(r_j)\, Y_{lm}(\hat{\mathbf r}_j). $$
-
-The sum over $j$ makes $c$ **permutation invariant**; a radial function $R$ (below, a basis
-$R_n$ of a few Gaussians with a smooth cutoff) keeps the distances. Because $Y_l(Q\mathbf r) =
-D^l(Q)\,Y_l(\mathbf r)$, the coefficients are **equivariant**: $c_l \to D^l(Q)\,c_l$, one irrep per
-$l$, irreps `0e + 1o + 2e + ...`. The projection is a few lines (`tutorial_utils.descriptors`):
-""")
-
-code("""
+# %%
 show_source(sh_projection)
-""")
 
-code("""
+# %%
 l_max = 8
 names = ["fcc", "bcc8", "hcp", "ico"]
 titles = {"fcc": "fcc (12 neighbours)", "bcc8": "bcc (8)", "hcp": "hcp (12)", "ico": "icosahedron (12)"}
 envs = {name: ideal_environment(name, d_nn) for name in names}  # (M, 3) Å each
 coeffs = {name: sh_projection(v, l_max)[0] for name, v in envs.items()}  # one channel R = 1: (81,)
 print(f"irreps {irreps_sh(l_max)}: {coeffs['fcc'].shape[0]} coefficients per environment")
-""")
 
-md("""
-The signal on the sphere for four environments (radius and colour show $S$; black dots are the
-neighbour directions). Drag to rotate:
-""")
+# %% [markdown]
+# The signal on the sphere for four environments (radius and colour show $S$; black dots are the
+# neighbour directions). Drag to rotate:
 
-code("""
+# %%
 xyz, _ = sphere_grid(30)  # (30, 60, 3) unit vectors
 Y_plot = o3.spherical_harmonics(irreps_sh(l_max), torch.as_tensor(xyz.reshape(-1, 3)), normalize=True,
                                 normalization="component")
@@ -181,14 +162,12 @@ for k, name in enumerate(names):
                                marker=dict(size=3, color="black"), showlegend=False), 1, k + 1)
 fig.update_layout(height=330, margin=dict(l=0, r=0, t=30, b=0))
 fig.show()
-""")
 
-md(r"""
-**It rotates with the environment.** Rotating the neighbours by $Q$ must give the coefficients
-$D(Q)\,c$, with $D(Q)$ the block-diagonal Wigner matrix of the irreps:
-""")
+# %% [markdown]
+# **It rotates with the environment.** Rotating the neighbours by $Q$ must give the coefficients
+# $D(Q)\,c$, with $D(Q)$ the block-diagonal Wigner matrix of the irreps:
 
-code("""
+# %%
 # NBVAL_CHECK_OUTPUT
 Q = random_o3()
 c_hcp = coeffs["hcp"]
@@ -196,19 +175,18 @@ c_hcp_rotated = sh_projection(envs["hcp"] @ Q.T, l_max)[0]
 err = (c_hcp_rotated - rotate_irreps(irreps_sh(l_max), c_hcp, Q)).abs().max()
 print("S(Q r) = D(Q) S(r), error < 1e-10:", bool(err < 1e-10))
 print("the coefficients themselves changed:", bool((c_hcp_rotated - c_hcp).abs().max() > 0.1))
-""")
 
-md(r"""
-**Reading the neighbours back.** With $l_\max = 8$ the bumps are narrow enough that each
-neighbour gives one maximum of $S$. We evaluate $S$ on a near-uniform (Fibonacci) grid of points,
-keep the grid points larger than their 8 nearest grid neighbours, take the $M$ highest, and match
-them to the true directions (Hungarian matching). The environments are first given a random
-orientation, so nothing depends on the axes.
-""")
 
-code("""
+# %% [markdown]
+# **Reading the neighbours back.** With $l_\max = 8$ the bumps are narrow enough that each
+# neighbour gives one maximum of $S$. We evaluate $S$ on a near-uniform (Fibonacci) grid of points,
+# keep the grid points larger than their 8 nearest grid neighbours, take the $M$ highest, and match
+# them to the true directions (Hungarian matching). The environments are first given a random
+# orientation, so nothing depends on the axes.
+
+# %%
 def fibonacci_sphere(n: int) -> torch.Tensor:
-    \"\"\"n nearly uniform unit vectors (n, 3).\"\"\"
+    """n nearly uniform unit vectors (n, 3)."""
     k = torch.arange(n) + 0.5
     z = 1 - 2 * k / n
     phi = math.pi * (1 + 5**0.5) * k
@@ -222,7 +200,7 @@ Y_grid = o3.spherical_harmonics(irreps_sh(l_max), grid, normalize=True, normaliz
 
 
 def peak_directions(c: torch.Tensor, n_peaks: int) -> torch.Tensor:
-    \"\"\"The n_peaks highest local maxima (n_peaks, 3) of the signal with coefficients c.\"\"\"
+    """The n_peaks highest local maxima (n_peaks, 3) of the signal with coefficients c."""
     f = Y_grid @ c
     is_max = (f[:, None] >= f[grid_nbrs]).all(dim=1)
     idx = torch.nonzero(is_max).flatten()
@@ -238,50 +216,44 @@ for name, v in envs.items():
     peak_errors[name] = np.degrees(np.arccos(cos[rows, cols])).max()
     print(f"{name:>5}: {len(v)} peaks, largest angle to the matched neighbour {peak_errors[name]:.1f} deg")
 print(f"grid spacing: {grid_spacing:.1f} deg")
-""")
 
-code("""
+# %%
 # NBVAL_CHECK_OUTPUT
 print("every neighbour recovered within two grid spacings:",
       all(e < 2 * grid_spacing for e in peak_errors.values()))
-""")
 
-# ---------------------------------------------------------------------------------------------
-md(r"""
-## 3. Invariants: power spectrum and bispectrum
+# %% [markdown]
+# ## 3. Invariants: power spectrum and bispectrum
+#
+# Under a rotation each block $c_l$ is multiplied by an orthogonal matrix $D^l(Q)$, so its length is
+# unchanged. With radial channels $n, n'$ this gives the **power spectrum** (a 3-body descriptor:
+# centre and two neighbours)
+#
+# $$ p_{nn'l} = \frac{1}{2l+1}\sum_{m} c_{nlm}\, c_{n'lm} . $$
+#
+# With one channel, $R = 1/M$ and only the first shell of neighbours, $\sqrt{p_l}$ is
+# **Steinhardt's bond-orientational order parameter** $q_l$ (Steinhardt, Nelson, Ronchetti 1983),
+# a classic tool to recognise crystal structures.
+#
+# Lengths forget the relative orientation of the different $l$ blocks. The **bispectrum** keeps it:
+# couple $c_{l_1}$ and $c_{l_2}$ to $l_3$ with a tensor product (Clebsch-Gordan coefficients) and
+# take the scalar product with $c_{l_3}$ - again an $l_3 \otimes l_3 \to 0$ tensor product:
+#
+# $$ b_{l_1 l_2 l_3} = \sum_{m_1 m_2 m_3} C^{l_3 m_3}_{l_1 m_1, l_2 m_2}\, c_{l_1 m_1} c_{l_2 m_2} c_{l_3 m_3}
+# \qquad (4\text{-body}). $$
+#
+# In e3nn this is two tensor products ending in `0e`. Only $l_1+l_2+l_3$ even survives, because
+# $c_l$ has parity $(-1)^l$ and we keep the invariants that are also unchanged by the inversion:
 
-Under a rotation each block $c_l$ is multiplied by an orthogonal matrix $D^l(Q)$, so its length is
-unchanged. With radial channels $n, n'$ this gives the **power spectrum** (a 3-body descriptor:
-centre and two neighbours)
-
-$$ p_{nn'l} = \frac{1}{2l+1}\sum_{m} c_{nlm}\, c_{n'lm} . $$
-
-With one channel, $R = 1/M$ and only the first shell of neighbours, $\sqrt{p_l}$ is
-**Steinhardt's bond-orientational order parameter** $q_l$ (Steinhardt, Nelson, Ronchetti 1983),
-a classic tool to recognise crystal structures.
-
-Lengths forget the relative orientation of the different $l$ blocks. The **bispectrum** keeps it:
-couple $c_{l_1}$ and $c_{l_2}$ to $l_3$ with a tensor product (Clebsch-Gordan coefficients) and
-take the scalar product with $c_{l_3}$ - again an $l_3 \otimes l_3 \to 0$ tensor product:
-
-$$ b_{l_1 l_2 l_3} = \sum_{m_1 m_2 m_3} C^{l_3 m_3}_{l_1 m_1, l_2 m_2}\, c_{l_1 m_1} c_{l_2 m_2} c_{l_3 m_3}
-\qquad (4\text{-body}). $$
-
-In e3nn this is two tensor products ending in `0e`. Only $l_1+l_2+l_3$ even survives, because
-$c_l$ has parity $(-1)^l$ and we keep the invariants that are also unchanged by the inversion:
-""")
-
-code("""
+# %%
 show_source(Bispectrum)
-""")
 
-md("""
-**Exact test: Steinhardt's values.** For perfect environments $q_4$ and $q_6$ are known numbers
-(Steinhardt *et al.* 1983; Mickel *et al.* 2013). Our power spectrum must reproduce them to the
-3 decimals quoted in the literature:
-""")
+# %% [markdown]
+# **Exact test: Steinhardt's values.** For perfect environments $q_4$ and $q_6$ are known numbers
+# (Steinhardt *et al.* 1983; Mickel *et al.* 2013). Our power spectrum must reproduce them to the
+# 3 decimals quoted in the literature:
 
-code("""
+# %%
 # NBVAL_CHECK_OUTPUT
 literature = {"fcc": (0.191, 0.575), "hcp": (0.097, 0.485), "bcc8": (0.509, 0.629),
               "bcc14": (0.036, 0.511), "sc": (0.764, 0.354)}
@@ -289,14 +261,12 @@ print("environment  q4     q6     equal to the literature")
 for name, (q4_ref, q6_ref) in literature.items():
     q4, q6 = steinhardt_q(ideal_environment(name, d_nn), (4, 6)).tolist()
     print(f"{name:<12} {q4:.3f}  {q6:.3f}  {(round(q4, 3), round(q6, 3)) == (q4_ref, q6_ref)}")
-""")
 
-md("""
-The full $q_l$ spectrum, $l = 0 \\dots 10$, is a fingerprint of each environment (note the
-icosahedron, which has no $l = 2, 4$ component at all):
-""")
+# %% [markdown]
+# The full $q_l$ spectrum, $l = 0 \dots 10$, is a fingerprint of each environment (note the
+# icosahedron, which has no $l = 2, 4$ component at all):
 
-code("""
+# %%
 ls = tuple(range(11))
 fig, ax = plt.subplots(figsize=(7, 3.2))
 for k, name in enumerate(["fcc", "hcp", "bcc14", "ico"]):
@@ -309,16 +279,15 @@ ax.legend()
 plt.show()
 q_ico = steinhardt_q(ideal_environment("ico", d_nn), (2, 4, 6)).tolist()
 print("icosahedron: q2 = {:.3f}, q4 = {:.3f}, q6 = {:.3f}".format(*q_ico))
-""")
 
-md("""
-Both descriptors are invariant under rotations, inversion and permutations of the neighbours.
-Here with a radial basis of 3 Gaussians between 1.5 and 3.5 Å, on a random environment:
-""")
 
-code("""
+# %% [markdown]
+# Both descriptors are invariant under rotations, inversion and permutations of the neighbours.
+# Here with a radial basis of 3 Gaussians between 1.5 and 3.5 Å, on a random environment:
+
+# %%
 def invariants(x: torch.Tensor, l_max: int = 4, n_radial: int = 3) -> tuple[torch.Tensor, torch.Tensor]:
-    \"\"\"Power spectrum and bispectrum of one environment x (M, 3), Å.\"\"\"
+    """Power spectrum and bispectrum of one environment x (M, 3), Å."""
     c = sh_projection(x, l_max, radial_basis(x.norm(dim=1), n_radial, r_max=3.5, r_min=1.5))
     return power_spectrum(c, l_max), Bispectrum(l_max)(c)
 
@@ -330,54 +299,50 @@ p_moved, b_moved = invariants((x @ random_o3().T)[torch.randperm(9, generator=ge
 print(f"{p.numel()} power-spectrum and {b.numel()} bispectrum components")
 print(f"relative change after rotation + permutation: power {((p_moved - p).norm() / p.norm()):.1e}, "
       f"bispectrum {((b_moved - b).norm() / b.norm()):.1e}")
-""")
 
-code("""
+# %%
 # NBVAL_CHECK_OUTPUT
 print("invariant to 1e-10:", bool((p_moved - p).norm() / p.norm() < 1e-10),
       bool((b_moved - b).norm() / b.norm() < 1e-10))
-""")
 
-# ---------------------------------------------------------------------------------------------
-md(r"""
-## 4. Completeness: two environments the power spectrum cannot tell apart
 
-By the addition theorem, $\sum_m Y_{lm}(\hat{\mathbf r}_j) Y_{lm}(\hat{\mathbf r}_k) = (2l+1)
-P_l(\cos\theta_{jk})$, so
+# %% [markdown]
+# ## 4. Completeness: two environments the power spectrum cannot tell apart
+#
+# By the addition theorem, $\sum_m Y_{lm}(\hat{\mathbf r}_j) Y_{lm}(\hat{\mathbf r}_k) = (2l+1)
+# P_l(\cos\theta_{jk})$, so
+#
+# $$ p_{nn'l} = \sum_{j,k} R_n(r_j)\, R_{n'}(r_k)\, P_l(\cos \theta_{jk}) :$$
+#
+# the power spectrum only sees the list of (distance, distance, angle) triangles around the centre.
+# Two environments with the **same list of triangles but different shapes** have identical power
+# spectra for every $l$ and every radial basis. Such *degenerate pairs* were constructed for
+# 3-body descriptors by Pozdnyakov *et al.* (2020).
+#
+# We build one from a classic idea of crystallography, *homometric sets* (Patterson 1944): point sets
+# that are not congruent but have the same multiset of distances. On a ring of 8 equally spaced
+# sites, the sets {0, 1, 2, 5} and {0, 1, 3, 4} have the same multiset of separations (in units of
+# 45°). We put these neighbours on a ring of radius $d_{nn}$ around the centre and add two
+# neighbours on the axis above and below, which see every ring atom at 90° in both environments:
 
-$$ p_{nn'l} = \sum_{j,k} R_n(r_j)\, R_{n'}(r_k)\, P_l(\cos \theta_{jk}) :$$
-
-the power spectrum only sees the list of (distance, distance, angle) triangles around the centre.
-Two environments with the **same list of triangles but different shapes** have identical power
-spectra for every $l$ and every radial basis. Such *degenerate pairs* were constructed for
-3-body descriptors by Pozdnyakov *et al.* (2020).
-
-We build one from a classic idea of crystallography, *homometric sets* (Patterson 1944): point sets
-that are not congruent but have the same multiset of distances. On a ring of 8 equally spaced
-sites, the sets {0, 1, 2, 5} and {0, 1, 3, 4} have the same multiset of separations (in units of
-45°). We put these neighbours on a ring of radius $d_{nn}$ around the centre and add two
-neighbours on the axis above and below, which see every ring atom at 90° in both environments:
-""")
-
-code("""
+# %%
 def ring_environment(sites: list[int], radius: float = d_nn) -> torch.Tensor:
-    \"\"\"Neighbours on sites k * 45 deg of a ring in the xy plane, plus two on the z axis (M, 3), Å.\"\"\"
+    """Neighbours on sites k * 45 deg of a ring in the xy plane, plus two on the z axis (M, 3), Å."""
     phi = torch.tensor(sites, dtype=torch.float64) * 2 * math.pi / 8
     ring = torch.stack([phi.cos(), phi.sin(), torch.zeros_like(phi)], dim=1)
     return radius * torch.cat([ring, torch.tensor([[0.0, 0.0, 1.0], [0.0, 0.0, -1.0]])])
 
 
 def pair_angles(x: torch.Tensor) -> list[int]:
-    \"\"\"Sorted angles (degrees, rounded) between all pairs of neighbour directions.\"\"\"
+    """Sorted angles (degrees, rounded) between all pairs of neighbour directions."""
     u = x / x.norm(dim=1, keepdim=True)
     j, k = torch.triu_indices(len(x), len(x), offset=1)
     return sorted(torch.rad2deg(torch.arccos((u[j] * u[k]).sum(1).clamp(-1, 1))).round().int().tolist())
 
 
 env_A, env_B = ring_environment([0, 1, 2, 5]), ring_environment([0, 1, 3, 4])
-""")
 
-code("""
+# %%
 # NBVAL_CHECK_OUTPUT
 l_deg = 8
 bispectrum_deg = Bispectrum(l_deg)
@@ -393,9 +358,8 @@ print("power spectra equal (relative difference < 1e-12):", bool((pA - pB).norm(
 print(f"bispectra: relative difference {((bA - bB).norm() / bA.norm()):.2f}")
 mirror = x * torch.tensor([1.0, 1.0, -1.0])  # the random environment of section 3, reflected in z = 0
 print("a mirror image has the same bispectrum:", bool((invariants(mirror)[1] - b).norm() / b.norm() < 1e-10))
-""")
 
-code("""
+# %%
 fig, axes = plt.subplots(1, 3, figsize=(11, 3.3), gridspec_kw={"width_ratios": [1, 1, 2.2]})
 for ax, env, label in zip(axes[:2], [env_A, env_B], ["A: sites {0,1,2,5}", "B: sites {0,1,3,4}"]):
     circle = np.linspace(0, 2 * np.pi, 200)
@@ -416,43 +380,41 @@ axes[2].set_xlabel("bispectrum component $l_1 l_2 l_3$")
 axes[2].set_ylabel("|b(A) - b(B)|, channel n = 1")
 plt.tight_layout()
 plt.show()
-""")
 
-md(r"""
-The power spectra agree to round-off while the environments are clearly different (the RMSD
-printed above); the bispectrum separates them. The bispectrum is not complete in general either
-(Pozdnyakov *et al.* also built pairs that fool it), but it removes this whole class of
-degeneracies. A mirror image is never separated by these invariants (last line above): we kept only
-the `0e` (inversion-even) ones; the `0o` couplings with $l_1+l_2+l_3$ odd would tell left from right.
+# %% [markdown]
+# The power spectra agree to round-off while the environments are clearly different (the RMSD
+# printed above); the bispectrum separates them. The bispectrum is not complete in general either
+# (Pozdnyakov *et al.* also built pairs that fool it), but it removes this whole class of
+# degeneracies. A mirror image is never separated by these invariants (last line above): we kept only
+# the `0e` (inversion-even) ones; the `0o` couplings with $l_1+l_2+l_3$ odd would tell left from right.
+#
+# ## 5. Inverting the invariants
+#
+# If a descriptor is complete, the environment can be recovered from it up to rotation, reflection
+# and renumbering. We test this by gradient descent: start from random neighbour positions $x$ and
+# minimise
+#
+# $$ L(x) = \frac{1}{F}\sum_{k=1}^{F} \Big(\frac{d_k(x) - d_k(x_\text{target})}{s_k}\Big)^2 $$
+#
+# with L-BFGS, where $d$ is the power spectrum or the bispectrum and $s_k$ the spread of component
+# $k$ over the random starts (so that every component counts). A run *matches the descriptor* if
+# $L < 10^{-6}$ and *recovers the geometry* if the RMSD to the target after optimal rotation,
+# reflection and Hungarian renumbering is below 0.05 Å. The target is a random environment of 5
+# neighbours; both descriptors use $l_\max = 4$ and 3 radial channels.
 
-## 5. Inverting the invariants
-
-If a descriptor is complete, the environment can be recovered from it up to rotation, reflection
-and renumbering. We test this by gradient descent: start from random neighbour positions $x$ and
-minimise
-
-$$ L(x) = \frac{1}{F}\sum_{k=1}^{F} \Big(\frac{d_k(x) - d_k(x_\text{target})}{s_k}\Big)^2 $$
-
-with L-BFGS, where $d$ is the power spectrum or the bispectrum and $s_k$ the spread of component
-$k$ over the random starts (so that every component counts). A run *matches the descriptor* if
-$L < 10^{-6}$ and *recovers the geometry* if the RMSD to the target after optimal rotation,
-reflection and Hungarian renumbering is below 0.05 Å. The target is a random environment of 5
-neighbours; both descriptors use $l_\max = 4$ and 3 radial channels.
-""")
-
-code("""
+# %%
 l_inv, n_radial_inv, r_min_inv, r_max_inv = 4, 3, 1.5, 3.5  # radial basis range in Å
 bispectrum_inv = Bispectrum(l_inv)
 
 
 def descriptor(x: torch.Tensor, kind: str) -> torch.Tensor:
-    \"\"\"Power spectrum or bispectrum of one environment x (M, 3), Å.\"\"\"
+    """Power spectrum or bispectrum of one environment x (M, 3), Å."""
     c = sh_projection(x, l_inv, radial_basis(x.norm(dim=1), n_radial_inv, r_max_inv, r_min_inv))
     return power_spectrum(c, l_inv) if kind == "power" else bispectrum_inv(c)
 
 
 def random_environment(m: int, generator: torch.Generator) -> torch.Tensor:
-    \"\"\"m neighbours in random directions at 2.0-3.0 Å (m, 3).\"\"\"
+    """m neighbours in random directions at 2.0-3.0 Å (m, 3)."""
     u = torch.randn(m, 3, generator=generator)
     return u / u.norm(dim=1, keepdim=True) * (2.0 + torch.rand(m, 1, generator=generator))
 
@@ -461,12 +423,12 @@ gen = torch.Generator().manual_seed(1)
 target = random_environment(5, gen)
 n_starts = pick(full=32, quick=4)
 starts = [random_environment(5, gen) for _ in range(n_starts)]
-""")
 
-code("""
+
+# %%
 def fit(x0: torch.Tensor, kind: str, d_target: torch.Tensor, scale: torch.Tensor,
         max_iter: int = 200) -> tuple[float, torch.Tensor]:
-    \"\"\"L-BFGS from positions x0 (M, 3) Å to the descriptor d_target; returns (loss, positions).\"\"\"
+    """L-BFGS from positions x0 (M, 3) Å to the descriptor d_target; returns (loss, positions)."""
     x = x0.clone().requires_grad_()
     opt = torch.optim.LBFGS([x], max_iter=max_iter, line_search_fn="strong_wolfe",
                             tolerance_grad=1e-12, tolerance_change=1e-16)
@@ -482,7 +444,7 @@ def fit(x0: torch.Tensor, kind: str, d_target: torch.Tensor, scale: torch.Tensor
 
 
 def invert(kind: str) -> np.ndarray:
-    \"\"\"Fit every start to the target's descriptor; rows (final loss, RMSD to the target in Å).\"\"\"
+    """Fit every start to the target's descriptor; rows (final loss, RMSD to the target in Å)."""
     d_target = descriptor(target, kind)
     with torch.no_grad():
         spread = torch.stack([descriptor(x, kind) for x in starts]).std(0)
@@ -505,9 +467,8 @@ for kind, res in inversion.items():
         best_wrong = np.argmin(np.where(recovered, np.inf, res[:, 0]))
         print(f"{'':>10}  lowest loss of a wrong geometry: {res[best_wrong, 0]:.1e} "
               f"(RMSD {res[best_wrong, 1]:.2f} Å)")
-""")
 
-code("""
+# %%
 fig, ax = plt.subplots(figsize=(5.5, 3.8))
 for kind, marker in [("power", "o"), ("bispectrum", "s")]:
     res = inversion[kind]
@@ -519,30 +480,28 @@ ax.set_xlabel("final descriptor loss L (dimensionless)")
 ax.set_ylabel("RMSD to the target after alignment (Å)")
 ax.legend()
 plt.show()
-""")
 
-md(r"""
-Points left of the dotted line matched the descriptor; points below the dashed line are the
-target geometry. Two things limit the success rate printed above. Gradient descent on invariants
-is non-convex, so many runs stop in local minima whatever the descriptor: more random starts raise
-the count. And a descriptor that is not complete can be matched closely by geometries far from
-the target: the "lowest loss of a wrong geometry" lines show how close each descriptor came to
-being fooled. A loss far below the typical stuck run with an RMSD of several tenths of an Å is
-the practical face of incompleteness.
+# %% [markdown]
+# Points left of the dotted line matched the descriptor; points below the dashed line are the
+# target geometry. Two things limit the success rate printed above. Gradient descent on invariants
+# is non-convex, so many runs stop in local minima whatever the descriptor: more random starts raise
+# the count. And a descriptor that is not complete can be matched closely by geometries far from
+# the target: the "lowest loss of a wrong geometry" lines show how close each descriptor came to
+# being fooled. A loss far below the typical stuck run with an RMSD of several tenths of an Å is
+# the practical face of incompleteness.
+#
+# ## 6. Application: watching copper melt
+#
+# Now a real use. We heat a copper crystal through its melting point with molecular dynamics and
+# ask, atom by atom, which crystal structure its environment looks like.
+#
+# **The potential.** ASE's effective-medium theory (EMT) for copper (Jacobsen, Stoltze, Nørskov
+# 1996). ASE's calculator loops over atoms in Python, so `tutorial_utils.emt.TorchEMT` evaluates the
+# same equations, with ASE's own parameters, for all atoms at once in torch and gets forces
+# ($-\partial E/\partial \mathbf x$) and the stress by automatic differentiation. First we check it
+# against ASE's EMT on a rattled, strained crystal:
 
-## 6. Application: watching copper melt
-
-Now a real use. We heat a copper crystal through its melting point with molecular dynamics and
-ask, atom by atom, which crystal structure its environment looks like.
-
-**The potential.** ASE's effective-medium theory (EMT) for copper (Jacobsen, Stoltze, Nørskov
-1996). ASE's calculator loops over atoms in Python, so `tutorial_utils.emt.TorchEMT` evaluates the
-same equations, with ASE's own parameters, for all atoms at once in torch and gets forces
-($-\partial E/\partial \mathbf x$) and the stress by automatic differentiation. First we check it
-against ASE's EMT on a rattled, strained crystal:
-""")
-
-code("""
+# %%
 from ase import units
 from ase.build import bulk
 from ase.calculators.emt import EMT
@@ -560,21 +519,18 @@ errors = {"energy (eV)": abs(ase_calc.get_potential_energy() - torch_calc.get_po
           "forces (eV/Å)": np.abs(ase_calc.get_forces() - torch_calc.get_forces()).max(),
           "stress (eV/Å^3)": np.abs(ase_calc.get_stress() - torch_calc.get_stress()).max()}
 print({k: f"{v:.1e}" for k, v in errors.items()})
-""")
 
-code("""
+# %%
 # NBVAL_CHECK_OUTPUT
 print("TorchEMT reproduces ASE's EMT to 1e-8:", all(v < 1e-8 for v in errors.values()))
-""")
 
-md(r"""
-**The simulation.** A periodic box of fcc copper, Langevin dynamics at zero pressure (ASE's
-`LangevinBAOAB` thermostat and barostat, time step 5 fs), heated in steps of constant temperature.
-At each temperature we average the potential energy per atom over the second half of the step and
-keep the last frame. This takes a few minutes in full mode:
-""")
+# %% [markdown]
+# **The simulation.** A periodic box of fcc copper, Langevin dynamics at zero pressure (ASE's
+# `LangevinBAOAB` thermostat and barostat, time step 5 fs), heated in steps of constant temperature.
+# At each temperature we average the potential energy per atom over the second half of the step and
+# keep the last frame. This takes a few minutes in full mode:
 
-code("""
+# %%
 n_rep = pick(full=4, quick=3)  # 4 x 4 x 4 cubic cells = 256 atoms (quick: 108)
 temperatures = pick(full=list(range(300, 2001, 100)), quick=list(range(300, 2101, 300)))  # K
 steps_per_T = pick(full=800, quick=120)  # 5 fs each: 4 ps per temperature in full mode
@@ -604,28 +560,26 @@ for T in temperatures:
 e_pot, t_kin, volume = map(np.array, (e_pot, t_kin, volume))
 print(f"{len(atoms)} atoms, {len(temperatures) * steps_per_T} MD steps in {time.perf_counter() - t0:.0f} s")
 print(f"measured temperature minus thermostat setting: at most {np.abs(t_kin - temperatures).max():.0f} K")
-""")
 
-md(r"""
-**The classifier.** Per-atom descriptor: the power spectrum with $l_\max = 6$ and 4 radial
-channels between 2 and 4 Å (first and second neighbour shells), averaged over the atom and its
-first-shell neighbours (within 3 Å, as Lechner and Dellago do for $q_l$) to damp thermal noise.
-References: perfect fcc, hcp and bcc copper at the same volume per atom, with random Gaussian
-displacements of 0.05 to 0.2 Å standing in for thermal motion. Each atom gets the majority class
-of its 5 nearest reference atoms (in standardised descriptor units), or is called *disordered*
-when it is farther from them than 99% of the reference atoms are from their own 5 nearest
-references. Snapshots are rescaled to the reference volume first, so that thermal expansion is
-not mistaken for disorder.
-""")
+# %% [markdown]
+# **The classifier.** Per-atom descriptor: the power spectrum with $l_\max = 6$ and 4 radial
+# channels between 2 and 4 Å (first and second neighbour shells), averaged over the atom and its
+# first-shell neighbours (within 3 Å, as Lechner and Dellago do for $q_l$) to damp thermal noise.
+# References: perfect fcc, hcp and bcc copper at the same volume per atom, with random Gaussian
+# displacements of 0.05 to 0.2 Å standing in for thermal motion. Each atom gets the majority class
+# of its 5 nearest reference atoms (in standardised descriptor units), or is called *disordered*
+# when it is farther from them than 99% of the reference atoms are from their own 5 nearest
+# references. Snapshots are rescaled to the reference volume first, so that thermal expansion is
+# not mistaken for disorder.
 
-code("""
+# %%
 r_max_cls, l_max_cls, n_radial_cls, r_min_cls = 4.0, 6, 4, 2.0  # Å
 volume_ref = 3.61**3 / 4  # Å^3 per atom of fcc copper
 classes = ["fcc", "hcp", "bcc", "disordered"]
 
 
 def atom_descriptors(structure) -> np.ndarray:
-    \"\"\"Per-atom power spectra (N, F), first-shell averaged, at the reference volume per atom.\"\"\"
+    """Per-atom power spectra (N, F), first-shell averaged, at the reference volume per atom."""
     s = structure.copy()
     s.set_cell(s.cell.array * (volume_ref * len(s) / s.get_volume()) ** (1 / 3), scale_atoms=True)
     p = structure_descriptors(s, r_max_cls, l_max_cls, n_radial_cls, kind="power", r_min=r_min_cls)
@@ -648,15 +602,13 @@ for label, crystal in enumerate(references):
 ref_X, ref_y = np.concatenate(ref_X), np.concatenate(ref_y)
 classifier = ReferenceClassifier.fit(ref_X, ref_y, classes[:3], k=5, quantile=0.99)
 print(f"{len(ref_y)} reference atoms, {ref_X.shape[1]} descriptor components")
-""")
 
-code("""
+# %%
 # NBVAL_CHECK_OUTPUT
 ideal_labels = [int(classifier.predict(atom_descriptors(c))[0]) for c in references]
 print("perfect fcc, hcp, bcc classified as:", [classes[k] for k in ideal_labels])
-""")
 
-code("""
+# %%
 labels = [classifier.predict(atom_descriptors(s)) for s in snapshots]
 fractions = np.array([np.bincount(lab, minlength=4) / len(lab) for lab in labels])  # (n_T, 4)
 
@@ -677,9 +629,8 @@ for T, f, e, xl in zip(temperatures, fractions, e_pot, liquid_fraction_energy):
 print(f"liquid above the solid line at the highest temperatures: {liquid_offset * 1000:.0f} meV/atom")
 print(f"most atoms disordered (classification): from {T_melt_class} K on")
 print(f"more than half-way to the liquid energy (caloric curve): from {T_melt_caloric} K on")
-""")
 
-code("""
+# %%
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 3.8))
 for k, name in enumerate(classes):
     ax1.plot(temperatures, fractions[:, k], marker="o", label=name)
@@ -695,38 +646,34 @@ ax2.set_ylabel("potential energy (eV/atom)")
 ax2.legend(fontsize=8)
 plt.tight_layout()
 plt.show()
-""")
 
-md(r"""
-The two estimates are independent: one looks only at geometry (the descriptors), the other only
-at energy. Compare the disordered fraction with the dashed energy-based liquid fraction in the
-left panel and the two temperatures printed above. Both measures already rise a little before
-the jump: the classifier finds a growing share of atoms whose surroundings match no noisy reference
-(and a few hcp-like ones), and the energy climbs above the solid line (anharmonic vibrations and
-thermally created defects). Most atoms keep crystalline surroundings up to the step before the
-jump (table above); then the whole box melts within one temperature step.
+# %% [markdown]
+# The two estimates are independent: one looks only at geometry (the descriptors), the other only
+# at energy. Compare the disordered fraction with the dashed energy-based liquid fraction in the
+# left panel and the two temperatures printed above. Both measures already rise a little before
+# the jump: the classifier finds a growing share of atoms whose surroundings match no noisy reference
+# (and a few hcp-like ones), and the energy climbs above the solid line (anharmonic vibrations and
+# thermally created defects). Most atoms keep crystalline surroundings up to the step before the
+# jump (table above); then the whole box melts within one temperature step.
+#
+# That temperature is **not** the melting point of EMT copper, though. A small periodic box has no
+# surface or defect where the liquid can start, so the crystal stays *superheated* above its melting
+# point until it collapses (Luo *et al.* 2003 study how far crystals can be superheated in such
+# simulations and in experiments), and our fast heating (a few ps per temperature
+# step) adds to this. Experimentally copper melts at 1358 K (CRC Handbook). The ratio printed below
+# mixes the superheating with the error of EMT itself; to separate them one would simulate solid and
+# liquid in contact in one box (the coexistence method), which takes far longer than this notebook.
 
-That temperature is **not** the melting point of EMT copper, though. A small periodic box has no
-surface or defect where the liquid can start, so the crystal stays *superheated* above its melting
-point until it collapses (Luo *et al.* 2003 study how far crystals can be superheated in such
-simulations and in experiments), and our fast heating (a few ps per temperature
-step) adds to this. Experimentally copper melts at 1358 K (CRC Handbook). The ratio printed below
-mixes the superheating with the error of EMT itself; to separate them one would simulate solid and
-liquid in contact in one box (the coexistence method), which takes far longer than this notebook.
-""")
-
-code("""
+# %%
 print(f"collapse of the superheated crystal: {T_melt_class} K (classification), {T_melt_caloric} K "
       f"(caloric curve); copper's melting point 1358 K; ratio {T_melt_class / 1358:.2f}")
-""")
 
-md(r"""
-**A map of the descriptor space.** Principal component analysis (an SVD of the centred,
-standardised descriptors) projects the 70-dimensional power spectra onto the two directions of
-largest variance. Reference crystals with their noise, and atoms from three temperatures:
-""")
+# %% [markdown]
+# **A map of the descriptor space.** Principal component analysis (an SVD of the centred,
+# standardised descriptors) projects the 70-dimensional power spectra onto the two directions of
+# largest variance. Reference crystals with their noise, and atoms from three temperatures:
 
-code("""
+# %%
 mean, std = ref_X.mean(0), ref_X.std(0) + 1e-12
 _, _, Vt = np.linalg.svd((ref_X - mean) / std, full_matrices=False)
 project = lambda X: ((X - mean) / std) @ Vt[:2].T  # noqa: E731  (N, 2)
@@ -745,63 +692,56 @@ for ax in (ax1, ax2):
     ax.legend(markerscale=3)
 ax2.set_title("MD atoms, colour = class (fcc, hcp, bcc, disordered)", fontsize=9)
 plt.show()
-""")
 
-md("""
-**One snapshot in 3D**, the last temperature before the collapse, coloured by class
-(0 fcc, 1 hcp, 2 bcc, 3 disordered):
-""")
+# %% [markdown]
+# **One snapshot in 3D**, the last temperature before the collapse, coloured by class
+# (0 fcc, 1 hcp, 2 bcc, 3 disordered):
 
-code("""
+# %%
 i_show = max(i_class - 1, 0)
 fig = view_structure(snapshots[i_show], color_by=labels[i_show], bonds=None,
                      title=f"{temperatures[i_show]} K: colour = class (0 fcc, 1 hcp, 2 bcc, 3 disordered)")
 fig.show()
 print(f"{temperatures[i_show]} K: " + ", ".join(f"{c} {f:.2f}" for c, f in zip(classes, fractions[i_show])))
-""")
 
-# ---------------------------------------------------------------------------------------------
-md("""
-## Summary
-- Centre-relative vectors remove translations; the Gram matrix $XX^T$ also removes rotations
-  but not the numbering of neighbours (checked above to 1e-10).
-- Projecting neighbours on spherical harmonics gives a permutation-invariant, rotation-*equivariant*
-  signal on the sphere ($S(Qr) = D(Q)S(r)$ to round-off), whose peaks give back the neighbour
-  directions within the resolution of the grid.
-- Its power spectrum reproduces Steinhardt's $q_4, q_6$ for fcc, hcp, bcc (8 and 14 neighbours)
-  and simple cubic to all 3 published decimals; power spectrum and bispectrum are invariant to
-  round-off.
-- The homometric pair A/B has equal power spectra (to 1e-12) but different bispectra, so the
-  power spectrum is incomplete.
-- Inverting descriptors by gradient descent works from some random starts only; section 5
-  counts, for power spectrum and bispectrum, how often the descriptor was matched and the
-  geometry recovered (RMSD < 0.05 Å), and how closely wrong geometries matched.
-- Heating EMT copper, per-atom classification (geometry) and the caloric curve (energy) each give
-  the temperature at which the small periodic crystal collapses (printed in section 6); it lies
-  above copper's melting point, because a crystal without surfaces superheats.
+# %% [markdown]
+# ## Summary
+# - Centre-relative vectors remove translations; the Gram matrix $XX^T$ also removes rotations
+#   but not the numbering of neighbours (checked above to 1e-10).
+# - Projecting neighbours on spherical harmonics gives a permutation-invariant, rotation-*equivariant*
+#   signal on the sphere ($S(Qr) = D(Q)S(r)$ to round-off), whose peaks give back the neighbour
+#   directions within the resolution of the grid.
+# - Its power spectrum reproduces Steinhardt's $q_4, q_6$ for fcc, hcp, bcc (8 and 14 neighbours)
+#   and simple cubic to all 3 published decimals; power spectrum and bispectrum are invariant to
+#   round-off.
+# - The homometric pair A/B has equal power spectra (to 1e-12) but different bispectra, so the
+#   power spectrum is incomplete.
+# - Inverting descriptors by gradient descent works from some random starts only; section 5
+#   counts, for power spectrum and bispectrum, how often the descriptor was matched and the
+#   geometry recovered (RMSD < 0.05 Å), and how closely wrong geometries matched.
+# - Heating EMT copper, per-atom classification (geometry) and the caloric curve (energy) each give
+#   the temperature at which the small periodic crystal collapses (printed in section 6); it lies
+#   above copper's melting point, because a crystal without surfaces superheats.
+#
+# ## Exercises
+# **Exercise 1.** Distort an fcc environment: stretch it by a factor $1+\varepsilon$ along $z$
+# (tetragonal strain) for $\varepsilon$ = 0, 0.05, 0.1, 0.2 and compute $q_6$. How sensitive is
+# $q_6$ to this distortion compared with $q_4$? *Hint:* `ideal_environment("fcc") * torch.tensor([1, 1, 1 + eps])`
+# and `steinhardt_q(v, (4, 6))`.
 
-## Exercises
-**Exercise 1.** Distort an fcc environment: stretch it by a factor $1+\\varepsilon$ along $z$
-(tetragonal strain) for $\\varepsilon$ = 0, 0.05, 0.1, 0.2 and compute $q_6$. How sensitive is
-$q_6$ to this distortion compared with $q_4$? *Hint:* `ideal_environment("fcc") * torch.tensor([1, 1, 1 + eps])`
-and `steinhardt_q(v, (4, 6))`.
-""")
-
-solution("""
+# %% tags=["solution"]
 # Solution to exercise 1
 for eps in [0.0, 0.05, 0.1, 0.2]:
     v = ideal_environment("fcc", d_nn) * torch.tensor([1.0, 1.0, 1.0 + eps])
     q4, q6 = steinhardt_q(v, (4, 6)).tolist()
     print(f"eps = {eps:4.2f}: q4 = {q4:.3f}, q6 = {q6:.3f}")
-""")
 
-md("""
-**Exercise 2.** Which $l$ distinguishes fcc from hcp best? Compute $q_l$ for $l = 0 \\dots 12$ for
-both ideal environments and find the $l$ with the largest difference. Is $q_6$ the best choice?
-*Hint:* `steinhardt_q(ideal_environment(name), tuple(range(13)))`.
-""")
+# %% [markdown]
+# **Exercise 2.** Which $l$ distinguishes fcc from hcp best? Compute $q_l$ for $l = 0 \dots 12$ for
+# both ideal environments and find the $l$ with the largest difference. Is $q_6$ the best choice?
+# *Hint:* `steinhardt_q(ideal_environment(name), tuple(range(13)))`.
 
-solution("""
+# %% tags=["solution"]
 # Solution to exercise 2
 ls = tuple(range(13))
 q_fcc = steinhardt_q(ideal_environment("fcc"), ls)
@@ -810,43 +750,35 @@ diff = (q_fcc - q_hcp).abs()
 for l in ls:
     print(f"l = {l:2d}: fcc {q_fcc[l]:.3f}  hcp {q_hcp[l]:.3f}  |difference| {diff[l]:.3f}")
 print("largest difference at l =", int(diff.argmax()))
-""")
 
-md("""
-**Exercise 3.** Count the bispectrum components `Bispectrum(l_max).paths` for $l_\\max$ = 2, 4, 6, 8
-and compare with the number of power-spectrum components $l_\\max + 1$ (one radial channel).
-*Hint:* `len(Bispectrum(l).paths)`.
-""")
+# %% [markdown]
+# **Exercise 3.** Count the bispectrum components `Bispectrum(l_max).paths` for $l_\max$ = 2, 4, 6, 8
+# and compare with the number of power-spectrum components $l_\max + 1$ (one radial channel).
+# *Hint:* `len(Bispectrum(l).paths)`.
 
-solution("""
+# %% tags=["solution"]
 # Solution to exercise 3
 for l in [2, 4, 6, 8]:
     print(f"l_max = {l}: power spectrum {l + 1}, bispectrum {len(Bispectrum(l).paths)} components")
-""")
 
-md("""
-## References
-1. P. J. Steinhardt, D. R. Nelson, M. Ronchetti, Bond-orientational order in liquids and glasses,
-   Phys. Rev. B 28, 784 (1983).
-2. W. Mickel, S. C. Kapfer, G. E. Schröder-Turk, K. Mecke, Shortcomings of the bond orientational
-   order parameters for the analysis of disordered particulate matter, J. Chem. Phys. 138, 044501 (2013).
-3. A. P. Bartók, R. Kondor, G. Csányi, On representing chemical environments, Phys. Rev. B 87, 184115 (2013).
-4. S. N. Pozdnyakov, M. J. Willatt, A. P. Bartók, C. Ortner, G. Csányi, M. Ceriotti, Incompleteness of
-   atomic structure representations, Phys. Rev. Lett. 125, 166001 (2020).
-5. A. L. Patterson, Ambiguities in the X-ray analysis of crystal structures, Phys. Rev. 65, 195 (1944).
-6. W. Lechner, C. Dellago, Accurate determination of crystal structures based on averaged local
-   bond order parameters, J. Chem. Phys. 129, 114707 (2008).
-7. S.-N. Luo, T. J. Ahrens, T. Çağın, A. Strachan, W. A. Goddard III, D. C. Swift, Maximum superheating
-   and undercooling: systematics, molecular dynamics simulations, and dynamic experiments,
-   Phys. Rev. B 68, 134206 (2003).
-8. K. W. Jacobsen, P. Stoltze, J. K. Nørskov, A semi-empirical effective medium theory for metals and
-   alloys, Surf. Sci. 366, 394 (1996).
-9. B. Leimkuhler, C. Matthews, Robust and efficient configurational molecular sampling via Langevin
-   dynamics, J. Chem. Phys. 138, 174102 (2013).
-10. M. Geiger, T. Smidt, e3nn: Euclidean Neural Networks, arXiv:2207.09453 (2022).
-11. W. M. Haynes (ed.), CRC Handbook of Chemistry and Physics, 97th ed., CRC Press (2016): melting point of copper.
-""")
-
-
-if __name__ == "__main__":
-    nb.write()
+# %% [markdown]
+# ## References
+# 1. P. J. Steinhardt, D. R. Nelson, M. Ronchetti, Bond-orientational order in liquids and glasses,
+#    Phys. Rev. B 28, 784 (1983).
+# 2. W. Mickel, S. C. Kapfer, G. E. Schröder-Turk, K. Mecke, Shortcomings of the bond orientational
+#    order parameters for the analysis of disordered particulate matter, J. Chem. Phys. 138, 044501 (2013).
+# 3. A. P. Bartók, R. Kondor, G. Csányi, On representing chemical environments, Phys. Rev. B 87, 184115 (2013).
+# 4. S. N. Pozdnyakov, M. J. Willatt, A. P. Bartók, C. Ortner, G. Csányi, M. Ceriotti, Incompleteness of
+#    atomic structure representations, Phys. Rev. Lett. 125, 166001 (2020).
+# 5. A. L. Patterson, Ambiguities in the X-ray analysis of crystal structures, Phys. Rev. 65, 195 (1944).
+# 6. W. Lechner, C. Dellago, Accurate determination of crystal structures based on averaged local
+#    bond order parameters, J. Chem. Phys. 129, 114707 (2008).
+# 7. S.-N. Luo, T. J. Ahrens, T. Çağın, A. Strachan, W. A. Goddard III, D. C. Swift, Maximum superheating
+#    and undercooling: systematics, molecular dynamics simulations, and dynamic experiments,
+#    Phys. Rev. B 68, 134206 (2003).
+# 8. K. W. Jacobsen, P. Stoltze, J. K. Nørskov, A semi-empirical effective medium theory for metals and
+#    alloys, Surf. Sci. 366, 394 (1996).
+# 9. B. Leimkuhler, C. Matthews, Robust and efficient configurational molecular sampling via Langevin
+#    dynamics, J. Chem. Phys. 138, 174102 (2013).
+# 10. M. Geiger, T. Smidt, e3nn: Euclidean Neural Networks, arXiv:2207.09453 (2022).
+# 11. W. M. Haynes (ed.), CRC Handbook of Chemistry and Physics, 97th ed., CRC Press (2016): melting point of copper.

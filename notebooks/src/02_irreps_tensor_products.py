@@ -1,52 +1,47 @@
-"""Build notebooks/02_irreps_tensor_products.ipynb (the theory hour: groups, irreps,
-spherical harmonics, tensor products, gates, physical tensors, point-group symmetry).
+# %% [markdown]
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/e3nn-materials/e3nn-materials-tutorial/blob/v0.1.0/notebooks/02_irreps_tensor_products.ipynb)
+#
+# # 02. Irreducible representations and tensor products in e3nn
 
-Run from the repository root: ``python scripts/notebooks/build_02.py``; then store outputs
-with ``python scripts/run_notebooks.py --store 02``.
-"""
+# %% [markdown]
+# ## What you will learn
+# - check numerically that rotations and the inversion form the group O(3), and that
+#   e3nn's Wigner D matrices are representations of it;
+# - type the features of a model as irreps (`o3.Irreps("1x0e + 2x1o")`) and know what
+#   `0e`, `0o`, `1o`, `1e`, `2e`, `2o` mean physically;
+# - compute and plot spherical harmonics and verify $Y(Qx) = D(Q)\,Y(x)$;
+# - decompose tensor products with Clebsch-Gordan coefficients, build the selection-rule
+#   table, and assemble a point convolution $W(r) = R(r)\,Y(\hat r)$ from a tensor product
+#   with weights given by a radial MLP;
+# - see why ReLU on vector components breaks equivariance and how a gate fixes it;
+# - write material tensors (dielectric, Born charge, Raman, piezoelectric, elastic) as irreps
+#   with `ReducedTensorProducts`, and let a point group tell you which components survive.
+#
+# **Prerequisites:** notebook 01 (what equivariance means). Linear algebra (matrices,
+# eigen-decomposition) and a first encounter with tensors in physics (the dielectric or the
+# elastic tensor) help; no group theory is assumed.
+#
+# **Run time** on 2 CPU cores: quick mode (`TUTORIAL_QUICK=1`) under 1 min, full mode
+# under 1 min. Nothing is trained in this notebook.
 
-from __future__ import annotations
+# %%
+# Setup: on Colab, install the tutorial package (pinned); elsewhere nothing is installed.
+import importlib.util
+import os
+import subprocess
+import sys
 
-from nbbuild import NotebookBuilder
+if ("google.colab" in sys.modules or os.environ.get("TUTORIAL_FORCE_COLAB") == "1") and (
+    importlib.util.find_spec("tutorial_utils") is None
+):
+    repo = os.environ.get("TUTORIAL_REPO_URL", "git+https://github.com/e3nn-materials/e3nn-materials-tutorial@v0.1.0")
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", repo], check=True)
 
-from tutorial_utils.notebook_cells import badge_cell, setup_cell
+from tutorial_utils import setup
 
-PATH = "notebooks/02_irreps_tensor_products.ipynb"
-TITLE = "02. Irreducible representations and tensor products in e3nn"
+device = setup(seed=0)
 
-# Measured by scripts/run_notebooks.py on 2 CPU cores (build/timings.json), rounded up.
-RUN_TIME_QUICK = "under 1 min"
-RUN_TIME_FULL = "under 1 min"
-
-nb = NotebookBuilder(PATH)
-md, code = nb.md, nb.code
-
-
-# ----------------------------------------------------------------------------------------
-md(badge_cell(PATH, TITLE))
-md(f"""
-## What you will learn
-- check numerically that rotations and the inversion form the group O(3), and that
-  e3nn's Wigner D matrices are representations of it;
-- type the features of a model as irreps (`o3.Irreps("1x0e + 2x1o")`) and know what
-  `0e`, `0o`, `1o`, `1e`, `2e`, `2o` mean physically;
-- compute and plot spherical harmonics and verify $Y(Qx) = D(Q)\\,Y(x)$;
-- decompose tensor products with Clebsch-Gordan coefficients, build the selection-rule
-  table, and assemble a point convolution $W(r) = R(r)\\,Y(\\hat r)$ from a tensor product
-  with weights given by a radial MLP;
-- see why ReLU on vector components breaks equivariance and how a gate fixes it;
-- write material tensors (dielectric, Born charge, Raman, piezoelectric, elastic) as irreps
-  with `ReducedTensorProducts`, and let a point group tell you which components survive.
-
-**Prerequisites:** notebook 01 (what equivariance means). Linear algebra (matrices,
-eigen-decomposition) and a first encounter with tensors in physics (the dielectric or the
-elastic tensor) help; no group theory is assumed.
-
-**Run time** on 2 CPU cores: quick mode (`TUTORIAL_QUICK=1`) {RUN_TIME_QUICK}, full mode
-{RUN_TIME_FULL}. Nothing is trained in this notebook.
-""")
-code(setup_cell())
-code("""
+# %%
 import math
 
 import matplotlib.pyplot as plt
@@ -71,27 +66,25 @@ from tutorial_utils.tensors import (TensorIrreps, generate_group, invariant_coun
 torch.set_default_dtype(torch.float64)
 n_samples = pick(full=2000, quick=200)  # random points used by the numerical checks
 results = {}  # numbers collected for the summary at the end
-""")
 
-# ----------------------------------------------------------------------------------------
-md(r"""
-## 1. Groups and representations
+# %% [markdown]
+# ## 1. Groups and representations
+#
+# A **group** is a set of operations $g$ with a composition $gh$ that is closed, associative,
+# has an identity $e$ and an inverse $g^{-1}$ for every element. The symmetries of empty
+# space around a point form the group **O(3)**: all $3\times3$ matrices with $Q^\top Q = 1$.
+# Those with $\det Q = +1$ are the rotations, SO(3); the others are a rotation times the
+# **inversion** $-1$ (which maps $x \mapsto -x$). Because the inversion commutes with
+# everything,
+#
+# $$ O(3) = SO(3) \times \{1, -1\}, \qquad Q = (\det Q)\,R,\ R \in SO(3). $$
+#
+# A **representation** assigns to every $g$ a matrix $D(g)$ acting on some feature vector,
+# such that the composition is respected: $D(g)\,D(h) = D(gh)$. The $3\times3$ matrices
+# themselves are one representation (how a velocity transforms). Let us check the axioms on
+# random elements of O(3).
 
-A **group** is a set of operations $g$ with a composition $gh$ that is closed, associative,
-has an identity $e$ and an inverse $g^{-1}$ for every element. The symmetries of empty
-space around a point form the group **O(3)**: all $3\times3$ matrices with $Q^\top Q = 1$.
-Those with $\det Q = +1$ are the rotations, SO(3); the others are a rotation times the
-**inversion** $-1$ (which maps $x \mapsto -x$). Because the inversion commutes with
-everything,
-
-$$ O(3) = SO(3) \times \{1, -1\}, \qquad Q = (\det Q)\,R,\ R \in SO(3). $$
-
-A **representation** assigns to every $g$ a matrix $D(g)$ acting on some feature vector,
-such that the composition is respected: $D(g)\,D(h) = D(gh)$. The $3\times3$ matrices
-themselves are one representation (how a velocity transforms). Let us check the axioms on
-random elements of O(3).
-""")
-code("""
+# %%
 g, h, k = random_o3(3)  # three random O(3) elements (rotations, some times the inversion)
 eye, inversion = torch.eye(3), -torch.eye(3)
 
@@ -111,18 +104,21 @@ axioms = {
     "g = det(g) R with det R = +1": bool(torch.isclose(torch.linalg.det(R), torch.tensor(1.0))),
     "not commutative: g h != h g": not torch.allclose(g @ h, h @ g),
 }
-""")
-md("The check (every line must read `True`):")
-code("""
+
+# %% [markdown]
+# The check (every line must read `True`):
+
+# %%
+# NBVAL_CHECK_OUTPUT
 for name, ok in axioms.items():
     print(f"{name:36s} {ok}")
-""", checked=True)
-md("""
-**Figure.** A chiral object (the letter F drawn in 3D, seen from above; colour is the
-height $z$) under a 90° rotation about $z$, the inversion, and two compositions in
-different orders: the order matters, the group is not commutative.
-""")
-code("""
+
+# %% [markdown]
+# **Figure.** A chiral object (the letter F drawn in 3D, seen from above; colour is the
+# height $z$) under a 90° rotation about $z$, the inversion, and two compositions in
+# different orders: the order matters, the group is not commutative.
+
+# %%
 F = torch.tensor([[0, 0, 0], [0, 2, 0], [1.2, 2, 0], [0, 2, 0], [0, 1, 0], [0.8, 1, 0.5]], dtype=torch.float64)
 C4z, C2x = rotation_about([0, 0, 1], math.pi / 2), rotation_about([1, 0, 0], math.pi)
 ops = {"identity": eye, "C4z (90° about z)": C4z, "inversion": inversion,
@@ -138,22 +134,21 @@ for ax, (name, Q) in zip(axes, ops.items()):
 axes[0].set_ylabel("y")
 fig.colorbar(sc, ax=axes, label="z", shrink=0.8)
 plt.show()
-""")
 
-# ----------------------------------------------------------------------------------------
-md(r"""
-## 2. Irreducible representations of O(3)
+# %% [markdown]
+# ## 2. Irreducible representations of O(3)
+#
+# Any representation of O(3) can be split, by a change of basis, into blocks that cannot be
+# split further: the **irreducible representations** (irreps). For O(3) they are labelled by
+# an integer $l \ge 0$ (dimension $2l+1$) and a parity $p = \pm 1$, how the feature reacts to
+# the inversion: $D^{l,p}(-1) = p\,\mathbb{1}$. e3nn writes them `"0e"`, `"1o"`, ...
+# (`e` = even, $p=+1$; `o` = odd, $p=-1$). The matrices $D^{l}(R)$ are the **Wigner D
+# matrices**; `Irreps.D_from_matrix(Q)` returns them for any O(3) element. Spherical harmonics
+# of degree $l$ have parity $(-1)^l$, which is why s, p, d, f orbitals are `0e`, `1o`, `2e`,
+# `3o`.
 
-Any representation of O(3) can be split, by a change of basis, into blocks that cannot be
-split further: the **irreducible representations** (irreps). For O(3) they are labelled by
-an integer $l \ge 0$ (dimension $2l+1$) and a parity $p = \pm 1$, how the feature reacts to
-the inversion: $D^{l,p}(-1) = p\,\mathbb{1}$. e3nn writes them `"0e"`, `"1o"`, ...
-(`e` = even, $p=+1$; `o` = odd, $p=-1$). The matrices $D^{l}(R)$ are the **Wigner D
-matrices**; `Irreps.D_from_matrix(Q)` returns them for any O(3) element. Spherical harmonics
-of degree $l$ have parity $(-1)^l$, which is why s, p, d, f orbitals are `0e`, `1o`, `2e`,
-`3o`.
-""")
-code("""
+# %%
+# NBVAL_CHECK_OUTPUT
 examples = {
     "0e": "scalar: mass, energy, charge, temperature; s orbital",
     "0o": "pseudoscalar: handedness of a helix (chirality)",
@@ -166,15 +161,15 @@ examples = {
 for name, meaning in examples.items():
     ir = o3.Irrep(name)
     print(f"{name}: l = {ir.l}, parity = {ir.p:+d}, dimension 2l+1 = {ir.dim}   {meaning}")
-""", checked=True)
-md(r"""
-**Typing features as irreps.** A particle with a mass, a velocity and an acceleration is
-described by `1x0e + 2x1o`: 1 + 3 + 3 = 7 numbers. Under $Q$ the whole feature vector
-transforms with the block-diagonal $D(Q) = 1 \oplus Q \oplus Q$. Check it, check
-$D(g)D(h) = D(gh)$ for a longer list of irreps, and check that the angular momentum
-$L = r \times p$ transforms as `1e` (it does not flip under inversion).
-""")
-code("""
+
+# %% [markdown]
+# **Typing features as irreps.** A particle with a mass, a velocity and an acceleration is
+# described by `1x0e + 2x1o`: 1 + 3 + 3 = 7 numbers. Under $Q$ the whole feature vector
+# transforms with the block-diagonal $D(Q) = 1 \oplus Q \oplus Q$. Check it, check
+# $D(g)D(h) = D(gh)$ for a longer list of irreps, and check that the angular momentum
+# $L = r \times p$ transforms as `1e` (it does not flip under inversion).
+
+# %%
 irreps_particle = o3.Irreps("1x0e + 2x1o")  # mass, velocity, acceleration
 mass, velocity, acceleration = torch.tensor([2.0]), torch.randn(3), torch.randn(3)
 features = torch.cat([mass, velocity, acceleration])
@@ -192,21 +187,22 @@ inversion_ok = torch.allclose(irreps_all.D_from_matrix(inversion), torch.diag(pa
 r, p = torch.randn(3), torch.randn(3)
 L_moved = torch.linalg.cross(g @ r, g @ p)  # angular momentum of the transformed particle
 L_ok = torch.allclose(L_moved, o3.Irreps("1e").D_from_matrix(g) @ torch.linalg.cross(r, p))
-""")
-code("""
+
+# %%
+# NBVAL_CHECK_OUTPUT
 print(f"irreps {irreps_particle} has dimension {irreps_particle.dim}")
 print(f"mass unchanged, velocity and acceleration rotate: {particle_ok}")
 print(f"D(g) D(h) = D(gh) for {irreps_all}, error below 1e-8: {homomorphism_err < 1e-8}")
 print(f"D(inversion) = diag(parities): {inversion_ok}")
 print(f"L = r x p transforms as 1e: {L_ok}")
-""", checked=True)
-md("""
-**How exact is "exact"?** e3nn computes $D(Q)$ from Euler angles with matrix exponentials.
-For most rotations the result is exact to round-off (about 1e-15), but for a few it is
-less accurate. Measure it over many random elements, one at a time as the checks below use
-them:
-""")
-code("""
+
+# %% [markdown]
+# **How exact is "exact"?** e3nn computes $D(Q)$ from Euler angles with matrix exponentials.
+# For most rotations the result is exact to round-off (about 1e-15), but for a few it is
+# less accurate. Measure it over many random elements, one at a time as the checks below use
+# them:
+
+# %%
 D_errors = []
 for Q in random_o3(pick(full=500, quick=200)):
     D_errors.append((o3.Irrep("1o").D_from_matrix(Q) - Q).abs().max().item())  # D of a vector is Q itself
@@ -215,13 +211,13 @@ results["largest error of e3nn's D(Q) in float64"] = D_errors.max().item()
 print(f"|D^1o(Q) - Q|: median {D_errors.median():.1e}, largest {D_errors.max():.1e}, "
       f"fraction above 1e-12: {(D_errors > 1e-12).float().mean():.3f}")
 print("equivariance checks below therefore use a tolerance of 1e-8: above this floor, far below a real violation")
-""")
-md("""
-**Figure.** The Wigner D matrix of `0e + 1o + 1e + 2e + 2o` for a random rotation (left) is
-block-diagonal: irreps never mix. For the inversion (right) each block is $\\pm 1$ times
-the identity.
-""")
-code("""
+
+# %% [markdown]
+# **Figure.** The Wigner D matrix of `0e + 1o + 1e + 2e + 2o` for a random rotation (left) is
+# block-diagonal: irreps never mix. For the inversion (right) each block is $\pm 1$ times
+# the identity.
+
+# %%
 irreps_fig = o3.Irreps("0e + 1o + 1e + 2e + 2o")
 fig, axes = plt.subplots(1, 2, figsize=(9, 4))
 for ax, (name, Q) in zip(axes, [("random rotation", R), ("inversion", inversion)]):
@@ -232,25 +228,23 @@ for ax, (name, Q) in zip(axes, [("random rotation", R), ("inversion", inversion)
 fig.colorbar(im, ax=axes, shrink=0.8)
 fig.suptitle(f"Wigner D matrix of {irreps_fig}")
 plt.show()
-""")
 
-# ----------------------------------------------------------------------------------------
-md(r"""
-## 3. Spherical harmonics
+# %% [markdown]
+# ## 3. Spherical harmonics
+#
+# The real spherical harmonics $Y^l_m(x)$, $m = -l, \dots, l$, are homogeneous polynomials of
+# degree $l$ in $(x, y, z)$ (with `normalize=False`) or their values on the unit sphere
+# (`normalize=True`). The $2l+1$ harmonics of one $l$ transform as the irrep $l$ with parity
+# $(-1)^l$:
+#
+# $$ Y^l(Q x) = D^l(Q)\, Y^l(x) \qquad \forall Q \in O(3). $$
+#
+# e3nn offers three normalisations: `"integral"` (the default; $\int_{S^2} (Y^l_m)^2\,d\Omega = 1$),
+# `"component"` ($\sum_m (Y^l_m)^2 = 2l+1$ on the unit sphere, each component of order 1) and
+# `"norm"` ($\sum_m (Y^l_m)^2 = 1$). Note e3nn's convention: its $m = 0$ harmonic is symmetric
+# about the **y** axis, not z (printed below).
 
-The real spherical harmonics $Y^l_m(x)$, $m = -l, \dots, l$, are homogeneous polynomials of
-degree $l$ in $(x, y, z)$ (with `normalize=False`) or their values on the unit sphere
-(`normalize=True`). The $2l+1$ harmonics of one $l$ transform as the irrep $l$ with parity
-$(-1)^l$:
-
-$$ Y^l(Q x) = D^l(Q)\, Y^l(x) \qquad \forall Q \in O(3). $$
-
-e3nn offers three normalisations: `"integral"` (the default; $\int_{S^2} (Y^l_m)^2\,d\Omega = 1$),
-`"component"` ($\sum_m (Y^l_m)^2 = 2l+1$ on the unit sphere, each component of order 1) and
-`"norm"` ($\sum_m (Y^l_m)^2 = 1$). Note e3nn's convention: its $m = 0$ harmonic is symmetric
-about the **y** axis, not z (printed below).
-""")
-code("""
+# %%
 irreps_sh = o3.Irreps.spherical_harmonics(3)  # 0e + 1o + 2e + 3o
 x = torch.randn(n_samples, 3)
 Q = random_o3()
@@ -273,8 +267,9 @@ parity_ok = all(torch.allclose(o3.spherical_harmonics(l, -x, False, "component")
 a, b, c = x.unbind(-1)
 Y2_by_hand = torch.stack([15**0.5 * a * c, 15**0.5 * a * b, 5**0.5 * (b**2 - (a**2 + c**2) / 2),
                           15**0.5 * b * c, 15**0.5 / 2 * (c**2 - a**2)], dim=-1)
-""")
-code("""
+
+# %%
+# NBVAL_CHECK_OUTPUT
 print(f"irreps of the spherical harmonics up to l = 3: {irreps_sh}")
 print(f"Y(Qx) = D(Q) Y(x), error below 1e-8: {sh_equivariance_err < 1e-8}")
 print(f"all 12 normalisation sums as expected: {all(norm_checks.values())}")
@@ -285,13 +280,13 @@ print("Y^2 (component) = sqrt(15) (xz, xy, [y^2-(x^2+z^2)/2]/sqrt(3), yz, [z^2-x
 axes_xyz = torch.eye(3)
 m0 = o3.spherical_harmonics(2, axes_xyz, normalize=True, normalization="component")[:, 2]
 print("Y^2_0 on the x, y, z axes:", [round(v, 3) for v in m0.tolist()], "(largest on y)")
-""", checked=True)
-md("""
-**Figure** (interactive: drag to rotate). $|Y^l_m(\\hat r)|$ as the radius of a surface,
-coloured by its sign, for $l = 0, \\dots, 3$ (rows) and $m = -l, \\dots, l$ (columns): the
-s, p, d and f orbitals.
-""")
-code("""
+
+# %% [markdown]
+# **Figure** (interactive: drag to rotate). $|Y^l_m(\hat r)|$ as the radius of a surface,
+# coloured by its sign, for $l = 0, \dots, 3$ (rows) and $m = -l, \dots, l$ (columns): the
+# s, p, d and f orbitals.
+
+# %%
 n_grid = 24
 theta, phi = torch.meshgrid(torch.linspace(0, math.pi, n_grid), torch.linspace(0, 2 * math.pi, 2 * n_grid),
                             indexing="ij")
@@ -310,26 +305,24 @@ fig.update_scenes(xaxis=no_axes, yaxis=no_axes, zaxis=no_axes, aspectmode="data"
 fig.update_layout(height=620, width=980, margin=dict(l=0, r=0, t=30, b=0),
                   title="real spherical harmonics: rows l = 0..3, columns m = -3..3 (red > 0, blue < 0)")
 fig.show()
-""")
 
-# ----------------------------------------------------------------------------------------
-md(r"""
-## 4. Tensor products and Clebsch-Gordan coefficients
+# %% [markdown]
+# ## 4. Tensor products and Clebsch-Gordan coefficients
+#
+# Two vectors $x, y$ give 9 products $x_i y_j$, a $3\times3$ matrix. It is reducible:
+# $1 \otimes 1 = 0 \oplus 1 \oplus 2$, i.e. for two polar vectors
+#
+# $$ x \otimes y \;=\; \underbrace{x\cdot y}_{0e} \;\oplus\; \underbrace{x \times y}_{1e}
+# \;\oplus\; \underbrace{\tfrac12(x y^\top + y x^\top) - \tfrac13 (x\cdot y)\,\mathbb{1}}_{2e}. $$
+#
+# The cross product is a pseudovector (`1e`): the parities multiply, $(-1)(-1) = +1$. The
+# change of basis is given by the **Clebsch-Gordan** (Wigner 3j) coefficients
+# $C^{l_1 l_2 l}_{m_1 m_2 m}$ (`o3.wigner_3j`):
+# $(x \otimes y)^l_m = \sum_{m_1 m_2} C^{l_1 l_2 l}_{m_1 m_2 m}\, x_{m_1} y_{m_2}$ (up to a
+# normalisation). They are nonzero only if $|l_1 - l_2| \le l \le l_1 + l_2$, and the output
+# parity is $p_1 p_2$: the **selection rule**.
 
-Two vectors $x, y$ give 9 products $x_i y_j$, a $3\times3$ matrix. It is reducible:
-$1 \otimes 1 = 0 \oplus 1 \oplus 2$, i.e. for two polar vectors
-
-$$ x \otimes y \;=\; \underbrace{x\cdot y}_{0e} \;\oplus\; \underbrace{x \times y}_{1e}
-\;\oplus\; \underbrace{\tfrac12(x y^\top + y x^\top) - \tfrac13 (x\cdot y)\,\mathbb{1}}_{2e}. $$
-
-The cross product is a pseudovector (`1e`): the parities multiply, $(-1)(-1) = +1$. The
-change of basis is given by the **Clebsch-Gordan** (Wigner 3j) coefficients
-$C^{l_1 l_2 l}_{m_1 m_2 m}$ (`o3.wigner_3j`):
-$(x \otimes y)^l_m = \sum_{m_1 m_2} C^{l_1 l_2 l}_{m_1 m_2 m}\, x_{m_1} y_{m_2}$ (up to a
-normalisation). They are nonzero only if $|l_1 - l_2| \le l \le l_1 + l_2$, and the output
-parity is $p_1 p_2$: the **selection rule**.
-""")
-code("""
+# %%
 tp = o3.FullTensorProduct("1x1o", "1x1o")
 x, y = torch.randn(n_samples, 3), torch.randn(n_samples, 3)
 out = tp(x, y)  # (n_samples, 1 + 3 + 5)
@@ -343,37 +336,41 @@ sym_irreps = TensorIrreps("ij=ji").to_irreps(sym_traceless)  # 0e + 2e of the Ca
 
 
 def fit(a: torch.Tensor, b: torch.Tensor) -> tuple[float, float]:
-    \"\"\"Least-squares constant c with a = c b, and the largest residual |a - c b|.\"\"\"
+    """Least-squares constant c with a = c b, and the largest residual |a - c b|."""
     c = float((a * b).sum() / (b * b).sum())
     return c, float((a - c * b).abs().max())
-""")
-code("""
+
+
+# %%
+# NBVAL_CHECK_OUTPUT
 print(f"1o x 1o -> {tp.irreps_out}")
 for name, (a, b) in {"0e vs x.y": (part_0e, dot), "1e vs x cross y": (part_1e, cross),
                      "2e vs symmetric traceless": (part_2e, sym_irreps[:, 1:])}.items():
     c, residual = fit(a, b)
     print(f"{name:26s}: e3nn part = {c:.4f} x Cartesian formula, residual below 1e-12: {residual < 1e-12}")
 print(f"symmetric traceless part has no 0e component: {sym_irreps[:, 0].abs().max() < 1e-12}")
-""", checked=True)
-md(r"""
-The constants are normalisations ($1/\sqrt3$, $1/\sqrt2$, 1 in e3nn's `component`
-convention). The Clebsch-Gordan tensor is itself **invariant**: rotating its three indices
-with $D^{l_1}, D^{l_2}, D^{l}$ gives it back. That is why a tensor product is equivariant.
-""")
-code("""
+
+# %% [markdown]
+# The constants are normalisations ($1/\sqrt3$, $1/\sqrt2$, 1 in e3nn's `component`
+# convention). The Clebsch-Gordan tensor is itself **invariant**: rotating its three indices
+# with $D^{l_1}, D^{l_2}, D^{l}$ gives it back. That is why a tensor product is equivariant.
+
+# %%
+# NBVAL_CHECK_OUTPUT
 C = o3.wigner_3j(1, 1, 2)  # (3, 3, 5)
 D1, D2 = o3.Irrep("1e").D_from_matrix(R), o3.Irrep("2e").D_from_matrix(R)
 C_rot = torch.einsum("ai,bj,ck,ijk->abc", D1, D1, D2, C)
 direct = torch.einsum("ijk,ni,nj->nk", C, x, y) * 5**0.5  # the 2e part by hand
 print(f"C(1,1,2) is invariant: {torch.allclose(C_rot, C)}")
 print(f"sqrt(5) sum_ij C_ijk x_i y_j equals the 2e part of the tensor product: {torch.allclose(direct, part_2e)}")
-""", checked=True)
-md("""
-**The selection-rule table**, built by e3nn (`FullTensorProduct(ir1, ir2).irreps_out`) and
-checked against the rule $|l_1-l_2| \\le l \\le l_1+l_2$, $p = p_1 p_2$ for every pair of
-irreps up to $l = 3$ with both parities:
-""")
-code("""
+
+# %% [markdown]
+# **The selection-rule table**, built by e3nn (`FullTensorProduct(ir1, ir2).irreps_out`) and
+# checked against the rule $|l_1-l_2| \le l \le l_1+l_2$, $p = p_1 p_2$ for every pair of
+# irreps up to $l = 3$ with both parities:
+
+# %%
+# NBVAL_CHECK_OUTPUT
 irreps_list = [o3.Irrep(l, p) for l in range(4) for p in (1, -1)]
 
 
@@ -383,19 +380,19 @@ def selection_rule(ir1: o3.Irrep, ir2: o3.Irrep) -> o3.Irreps:
 
 agree = all(o3.FullTensorProduct(str(a), str(b)).irreps_out == selection_rule(a, b)
             for a in irreps_list for b in irreps_list)
-print(f"e3nn agrees with the selection rule for all {len(irreps_list)**2} pairs: {agree}\\n")
+print(f"e3nn agrees with the selection rule for all {len(irreps_list)**2} pairs: {agree}\n")
 shown = ["0e", "1o", "1e", "2e", "2o", "3o"]
 print(" " * 5 + "".join(f"{b:>22s}" for b in shown))
 for a in shown:
     row = [str(o3.FullTensorProduct(a, b).irreps_out).replace("1x", "") for b in shown]
     print(f"{a:>4s} " + "".join(f"{s:>22s}" for s in row))
-""", checked=True)
-md("""
-**Figure.** The Clebsch-Gordan coefficients $C^{1,1,l}_{ij\\,m}$ of two vectors, one $3\\times3$
-matrix (indices $i, j$ = x, y, z) per output component $m$: the identity (the dot product),
-three antisymmetric matrices (the cross product) and five symmetric traceless matrices.
-""")
-code("""
+
+# %% [markdown]
+# **Figure.** The Clebsch-Gordan coefficients $C^{1,1,l}_{ij\,m}$ of two vectors, one $3\times3$
+# matrix (indices $i, j$ = x, y, z) per output component $m$: the identity (the dot product),
+# three antisymmetric matrices (the cross product) and five symmetric traceless matrices.
+
+# %%
 fig, axes = plt.subplots(1, 9, figsize=(15, 2.2))
 panel = 0
 for l in range(3):
@@ -407,41 +404,41 @@ for l in range(3):
         axes[panel].set_yticks(range(3), ["x", "y", "z"])
         panel += 1
 plt.show()
-""")
 
-# ----------------------------------------------------------------------------------------
-md(r"""
-## 5. Tensor products with weights: the point convolution
+# %% [markdown]
+# ## 5. Tensor products with weights: the point convolution
+#
+# A tensor product becomes a learnable layer by putting a weight on each **path**
+# $(l_1, l_2 \to l)$ and mixing channels:
+#
+# * `FullTensorProduct`: every path, no weights;
+# * `FullyConnectedTensorProduct(irreps_1, irreps_2, irreps_out)`: every allowed path, every
+#   input channel pair connected to every output channel, one learnable weight each;
+# * `TensorProduct(irreps_1, irreps_2, irreps_out, instructions)`: you list the paths
+#   `(i_1, i_2, i_out, mode, has_weight)`; mode `"uvu"` keeps the channels of input 1.
+#
+# Weights can also come from outside (`internal_weights=False, shared_weights=False`): one set
+# per edge. In a point convolution the features $h_j$ of neighbour $j$ meet the spherical
+# harmonics of the edge direction, with weights from an MLP of the distance:
+#
+# $$ h_i' = \frac{1}{\sqrt{\bar n}}\sum_{j \in \mathcal N(i)} h_j \otimes_{R(r_{ij})} Y(\hat r_{ij}), \qquad
+#    W(\vec r) = R(r)\, Y(\hat r), $$
+#
+# ($\bar n$: a typical number of neighbours), a filter whose radial part is learned and whose
+# angular part is fixed by symmetry (tensor field networks; Thomas et al. 2018).
 
-A tensor product becomes a learnable layer by putting a weight on each **path**
-$(l_1, l_2 \to l)$ and mixing channels:
-
-* `FullTensorProduct`: every path, no weights;
-* `FullyConnectedTensorProduct(irreps_1, irreps_2, irreps_out)`: every allowed path, every
-  input channel pair connected to every output channel, one learnable weight each;
-* `TensorProduct(irreps_1, irreps_2, irreps_out, instructions)`: you list the paths
-  `(i_1, i_2, i_out, mode, has_weight)`; mode `"uvu"` keeps the channels of input 1.
-
-Weights can also come from outside (`internal_weights=False, shared_weights=False`): one set
-per edge. In a point convolution the features $h_j$ of neighbour $j$ meet the spherical
-harmonics of the edge direction, with weights from an MLP of the distance:
-
-$$ h_i' = \frac{1}{\sqrt{\bar n}}\sum_{j \in \mathcal N(i)} h_j \otimes_{R(r_{ij})} Y(\hat r_{ij}), \qquad
-   W(\vec r) = R(r)\, Y(\hat r), $$
-
-($\bar n$: a typical number of neighbours), a filter whose radial part is learned and whose
-angular part is fixed by symmetry (tensor field networks; Thomas et al. 2018).
-""")
-code("""
+# %%
+# NBVAL_CHECK_OUTPUT
 tp_full = o3.FullTensorProduct("2x1o", "1x1o")
 tp_fc = o3.FullyConnectedTensorProduct("2x0e + 2x1o", "1x0e + 1x1o", "3x0e + 2x1o + 1x1e")
 print(tp_full)
 print(tp_fc)
 print(f"FullyConnectedTensorProduct: {len(tp_fc.instructions)} paths, {tp_fc.weight_numel} weights")
-""", checked=True)
-code("""
+
+
+# %%
 class PointConvolution(torch.nn.Module):
-    \"\"\"One layer h_i' = Linear(sum_j TP(h_j, Y(r_ij); R(|r_ij|)) / sqrt(n_bar)); distances in Å.\"\"\"
+    """One layer h_i' = Linear(sum_j TP(h_j, Y(r_ij); R(|r_ij|)) / sqrt(n_bar)); distances in Å."""
 
     def __init__(self, irreps_in, irreps_out, l_max=2, r_max=2.5, n_basis=8, num_neighbors=4.0):
         super().__init__()
@@ -469,8 +466,9 @@ class PointConvolution(torch.nn.Module):
         messages = self.tp(h[j], Y, self.radial(basis))  # R(r) gives one weight per path and channel
         summed = torch.zeros(len(pos), messages.shape[1]).index_add_(0, i, messages)
         return self.linear(summed / self.num_neighbors**0.5)
-""")
-code("""
+
+
+# %%
 conv = PointConvolution("4x0e + 2x1o", "4x0e + 2x1o + 1x1e + 1x2e")
 n_atoms = pick(full=24, quick=12)
 pos = 3.0 * torch.rand(n_atoms, 3)  # a random cluster of atoms, Å
@@ -482,17 +480,18 @@ conv_err = max(float(e.max()) for e in errors.values())
 results["point convolution equivariance error"] = conv_err
 print(f"{conv.tp.irreps_out.simplify()} -> Linear -> {conv.irreps_out}; {conv.tp.weight_numel} weights per edge")
 print(f"output {tuple(out.shape)}; largest equivariance error (rotations, inversion, translations): {conv_err:.1e}")
-""")
-code("""
+
+# %%
+# NBVAL_CHECK_OUTPUT
 print(f"point convolution is equivariant, error below 1e-8: {conv_err < 1e-8}")
 print(f"irreps: {conv.irreps_in} -> {conv.irreps_out}, radial MLP outputs {conv.tp.weight_numel} weights per edge")
-""", checked=True)
-md("""
-**Figure.** Left: the radial functions $R(r)$ the (untrained) MLP produces for the first
-weights, smooth and zero beyond $r_\\text{max}$. Right: one filter component
-$W(\\vec r) = R(r)\\,Y^2_m(\\hat r)$ in the $xy$ plane.
-""")
-code("""
+
+# %% [markdown]
+# **Figure.** Left: the radial functions $R(r)$ the (untrained) MLP produces for the first
+# weights, smooth and zero beyond $r_\text{max}$. Right: one filter component
+# $W(\vec r) = R(r)\,Y^2_m(\hat r)$ in the $xy$ plane.
+
+# %%
 r_grid = torch.linspace(0.0, conv.r_max * 1.1, 200)
 with torch.no_grad():
     R_of_r = conv.radial(soft_one_hot_linspace(r_grid, 0.0, conv.r_max, conv.n_basis, basis="smooth_finite",
@@ -513,24 +512,22 @@ axes[0].legend(fontsize=8)
 im = axes[1].imshow(W.reshape(121, 121), extent=[-conv.r_max, conv.r_max] * 2, origin="lower", cmap="RdBu_r")
 axes[1].set_xlabel("x (Å)")
 axes[1].set_ylabel("y (Å)")
-axes[1].set_title(r"filter $R(r)\\,Y^2_{m=2}(\\hat r)$ in the plane z = 0")
+axes[1].set_title(r"filter $R(r)\,Y^2_{m=2}(\hat r)$ in the plane z = 0")
 fig.colorbar(im, ax=axes[1])
 plt.show()
-""")
 
-# ----------------------------------------------------------------------------------------
-md(r"""
-## 6. Nonlinearities: why ReLU on vectors fails, and the gate
+# %% [markdown]
+# ## 6. Nonlinearities: why ReLU on vectors fails, and the gate
+#
+# A pointwise nonlinearity is fine on scalars ($\sigma$ commutes with $D = 1$), but applying
+# ReLU to the three components of a vector depends on the axes:
+# $\mathrm{ReLU}(Qv) \ne Q\,\mathrm{ReLU}(v)$. The **gated nonlinearity** keeps equivariance:
+# scalars go through any activation, and each non-scalar irrep is multiplied by a scalar gate
+# $\sigma(s)$, which does not change its direction,
+#
+# $$ \mathrm{Gate}(s, g, v) = \big(\mathrm{ReLU}(s),\ \mathrm{sigmoid}(g)\,v\big). $$
 
-A pointwise nonlinearity is fine on scalars ($\sigma$ commutes with $D = 1$), but applying
-ReLU to the three components of a vector depends on the axes:
-$\mathrm{ReLU}(Qv) \ne Q\,\mathrm{ReLU}(v)$. The **gated nonlinearity** keeps equivariance:
-scalars go through any activation, and each non-scalar irrep is multiplied by a scalar gate
-$\sigma(s)$, which does not change its direction,
-
-$$ \mathrm{Gate}(s, g, v) = \big(\mathrm{ReLU}(s),\ \mathrm{sigmoid}(g)\,v\big). $$
-""")
-code("""
+# %%
 irreps_h = o3.Irreps("4x0e + 4x1o")
 h = irreps_h.randn(n_samples, -1)
 D_h = irreps_h.D_from_matrix(g)
@@ -546,18 +543,19 @@ results["ReLU on vectors, relative equivariance error"] = relu_rel
 results["Gate equivariance error"] = gate_err
 print(f"ReLU: error on the scalar channels {relu_err_scalars:.1e}, on the vector channels {relu_err_vectors:.2f}")
 print(f"ReLU: relative error {relu_rel:.2f}; Gate {gate.irreps_in} -> {gate.irreps_out}: error {gate_err:.1e}")
-""")
-code("""
+
+# %%
+# NBVAL_CHECK_OUTPUT
 print(f"ReLU on scalars is equivariant: {relu_err_scalars < 1e-12}")
 print(f"ReLU on vector components breaks equivariance (relative error above 0.1): {relu_rel > 0.1}")
 print(f"Gate is equivariant, error below 1e-8: {gate_err < 1e-8}")
-""", checked=True)
-md("""
-**Figure.** "Rotate, then apply the nonlinearity" against "apply, then rotate" for the
-vector channels. Points off the diagonal are the broken equivariance of ReLU; the gate
-keeps them on it.
-""")
-code("""
+
+# %% [markdown]
+# **Figure.** "Rotate, then apply the nonlinearity" against "apply, then rotate" for the
+# vector channels. Points off the diagonal are the broken equivariance of ReLU; the gate
+# keeps them on it.
+
+# %%
 h_gate = gate.irreps_in.randn(300, -1)
 D_in, D_out = gate.irreps_in.D_from_matrix(g), gate.irreps_out.D_from_matrix(g)
 pairs = {"ReLU on components": (torch.relu(h[:300] @ D_h.T)[:, 4:], (torch.relu(h[:300]) @ D_h.T)[:, 4:]),
@@ -573,35 +571,34 @@ for ax, (name, (a, b)) in zip(axes, pairs.items()):
     ax.set_ylabel("rotate, then act")
     ax.set_aspect("equal")
 plt.show()
-""")
 
-# ----------------------------------------------------------------------------------------
-md(r"""
-## 7. Physical tensors as irreps: `ReducedTensorProducts`
+# %% [markdown]
+# ## 7. Physical tensors as irreps: `ReducedTensorProducts`
+#
+# A material property tensor is a tensor product of vectors with **index symmetries**. e3nn's
+# `o3.ReducedTensorProducts(formula, i="1o", ...)` finds the irreps of such a tensor and an
+# orthonormal change of basis $Q$ (shape `(dim, 3, 3, ...)`):
+#
+# $$ x_k = \sum_{ij\dots} Q_{k,ij\dots}\, T_{ij\dots}, \qquad T_{ij\dots} = \sum_k x_k\, Q_{k,ij\dots}. $$
+#
+# The formula lists the symmetries: `"ij=ji"` a symmetric matrix, `"ijkl=jikl=ijlk=klij"` the
+# elastic tensor. Each index is a polar (`1o`) or an axial (`1e`) vector. Start with the raw
+# e3nn call for the dielectric tensor:
 
-A material property tensor is a tensor product of vectors with **index symmetries**. e3nn's
-`o3.ReducedTensorProducts(formula, i="1o", ...)` finds the irreps of such a tensor and an
-orthonormal change of basis $Q$ (shape `(dim, 3, 3, ...)`):
-
-$$ x_k = \sum_{ij\dots} Q_{k,ij\dots}\, T_{ij\dots}, \qquad T_{ij\dots} = \sum_k x_k\, Q_{k,ij\dots}. $$
-
-The formula lists the symmetries: `"ij=ji"` a symmetric matrix, `"ijkl=jikl=ijlk=klij"` the
-elastic tensor. Each index is a polar (`1o`) or an axial (`1e`) vector. Start with the raw
-e3nn call for the dielectric tensor:
-""")
-code("""
+# %%
+# NBVAL_CHECK_OUTPUT
 rtp = o3.ReducedTensorProducts("ij=ji", i="1o")
 print(f"dielectric tensor: {rtp.irreps_out}, change of basis {tuple(rtp.change_of_basis.shape)}")
-""", checked=True)
-md("""
-`tutorial_utils.tensors.TensorIrreps` wraps this call (cached, in float64) with the two
-conversions and a check that the input really has the declared symmetry:
-""")
-code("""
+
+# %% [markdown]
+# `tutorial_utils.tensors.TensorIrreps` wraps this call (cached, in float64) with the two
+# conversions and a check that the input really has the declared symmetry:
+
+# %%
 show_source(TensorIrreps.to_irreps)
 show_source(TensorIrreps.to_cartesian)
-""")
-code("""
+
+# %%
 physical_tensors = {
     "dielectric eps_ij = eps_ji": TensorIrreps("ij=ji"),
     "Born effective charge Z*_ij": TensorIrreps("ij"),
@@ -622,27 +619,29 @@ results["largest Cartesian <-> irreps round-trip error"] = max(round_trip_err.va
 results["largest tensor equivariance error"] = max(tensor_equivariance_err.values())
 print(f"largest round-trip error {max(round_trip_err.values()):.1e}, "
       f"largest equivariance error {max(tensor_equivariance_err.values()):.1e}")
-""")
-code("""
+
+# %%
+# NBVAL_CHECK_OUTPUT
 print(f"{'tensor':32s} {'formula':22s} {'irreps':16s} {'dim':>3s}  round trip < 1e-6  D(Q)-equivariant < 1e-6")
 for name, t in physical_tensors.items():
     print(f"{name:32s} {t.formula:22s} {str(t.irreps):16s} {t.irreps.dim:3d}  {round_trip_err[name] < 1e-6!s:17s}  "
           f"{tensor_equivariance_err[name] < 1e-6}")
-""", checked=True)
-md(r"""
-Reading the table:
 
-* **Symmetric matrices have no `1e`.** The `1e` of a general matrix is its antisymmetric
-  part, equivalent to a pseudovector $w_k = \tfrac12 \epsilon_{kij} T_{ij}$ (like the
-  cross product of section 4); a symmetric tensor has none. Checked below.
-* **Born charges and NMR shieldings** are general matrices: `0e + 1e + 2e`. For the
-  shielding both indices are axial (magnetic fields), and the two inversion signs cancel.
-* **Raman tensor.** The derivative of the (symmetric) polarizability $\alpha_{ij}$ with
-  respect to a displacement $u_k$ is $(0e + 2e) \otimes 1o$: two routes lead to a `1o`.
-* **Elastic tensor**: 21 components, and two scalars `0e`, the two elastic constants of an
-  isotropic solid (Lamé's $\lambda$ and $\mu$).
-""")
-code("""
+# %% [markdown]
+# Reading the table:
+#
+# * **Symmetric matrices have no `1e`.** The `1e` of a general matrix is its antisymmetric
+#   part, equivalent to a pseudovector $w_k = \tfrac12 \epsilon_{kij} T_{ij}$ (like the
+#   cross product of section 4); a symmetric tensor has none. Checked below.
+# * **Born charges and NMR shieldings** are general matrices: `0e + 1e + 2e`. For the
+#   shielding both indices are axial (magnetic fields), and the two inversion signs cancel.
+# * **Raman tensor.** The derivative of the (symmetric) polarizability $\alpha_{ij}$ with
+#   respect to a displacement $u_k$ is $(0e + 2e) \otimes 1o$: two routes lead to a `1o`.
+# * **Elastic tensor**: 21 components, and two scalars `0e`, the two elastic constants of an
+#   isotropic solid (Lamé's $\lambda$ and $\mu$).
+
+# %%
+# NBVAL_CHECK_OUTPUT
 t_general, t_sym, t_anti = TensorIrreps("ij"), TensorIrreps("ij=ji"), TensorIrreps("ij=-ji")
 S = symmetrize_indices(torch.randn(n_samples, 3, 3), "ij=ji")
 A = symmetrize_indices(torch.randn(n_samples, 3, 3), "ij=-ji")
@@ -661,10 +660,11 @@ for t in physical_tensors.values():
         T = symmetrize_indices(torch.randn(3, *[3] * t.rank), t.formula)
         agree_ct.append(torch.allclose(t.to_irreps(T), CartesianTensor(t.formula).from_cartesian(T)))
 print(f"the {len(agree_ct)} polar tensors agree with e3nn.io.CartesianTensor: {all(agree_ct)}")
-""", checked=True)
-md("**Figure.** How many components of each $l$ every tensor holds (the bar heights sum to the "
-   "number of independent components).")
-code("""
+
+# %% [markdown]
+# **Figure.** How many components of each $l$ every tensor holds (the bar heights sum to the number of independent components).
+
+# %%
 fig, ax = plt.subplots(figsize=(9, 3.8))
 names = list(physical_tensors)
 bottom = np.zeros(len(names))
@@ -676,28 +676,26 @@ ax.set_xticks(range(len(names)), [n.split(" ")[0] for n in names])
 ax.set_ylabel("number of components")
 ax.legend(ncols=5, fontsize=8)
 plt.show()
-""")
 
-# ----------------------------------------------------------------------------------------
-md(r"""
-## 8. Symmetry as a compiler: what a crystal allows
+# %% [markdown]
+# ## 8. Symmetry as a compiler: what a crystal allows
+#
+# **Neumann's principle**: a property tensor of a crystal is invariant under every element of
+# the crystal's point group $G$, $g\cdot T = T$. Averaging over the group,
+#
+# $$ \bar T = \frac{1}{|G|} \sum_{g \in G} g\cdot T, \qquad
+#    \bar x = P\,x,\quad P = \frac{1}{|G|}\sum_{g\in G} D(g), $$
+#
+# projects any tensor onto the allowed ones; in irreps form the projector acts block by block,
+# and its trace per block counts the independent components that survive. A point group is
+# generated by a few generators: the cubic group $O_h$ by a 4-fold axis along $z$, a 3-fold
+# axis along $[111]$ and the inversion; the tetragonal $D_{4h}$ by the 4-fold axis, a 2-fold
+# axis along $x$ and the inversion.
 
-**Neumann's principle**: a property tensor of a crystal is invariant under every element of
-the crystal's point group $G$, $g\cdot T = T$. Averaging over the group,
-
-$$ \bar T = \frac{1}{|G|} \sum_{g \in G} g\cdot T, \qquad
-   \bar x = P\,x,\quad P = \frac{1}{|G|}\sum_{g\in G} D(g), $$
-
-projects any tensor onto the allowed ones; in irreps form the projector acts block by block,
-and its trace per block counts the independent components that survive. A point group is
-generated by a few generators: the cubic group $O_h$ by a 4-fold axis along $z$, a 3-fold
-axis along $[111]$ and the inversion; the tetragonal $D_{4h}$ by the 4-fold axis, a 2-fold
-axis along $x$ and the inversion.
-""")
-code("""
+# %%
 show_source(generate_group)
-""")
-code("""
+
+# %%
 C4z = rotation_about([0, 0, 1], math.pi / 2)
 C3_111 = rotation_about([1, 1, 1], 2 * math.pi / 3)
 C2x = rotation_about([1, 0, 0], math.pi)
@@ -710,9 +708,10 @@ eps = symmetrize_indices(torch.randn(3, 3), "ij=ji") + 4 * torch.eye(3)  # a ran
 eps_cubic, eps_tetragonal = symmetrize(eps, Oh, dielectric), symmetrize(eps, D4h, dielectric)
 x_tetragonal = project_irreps(dielectric.to_irreps(eps), dielectric.irreps, D4h)  # the same, in irreps
 for name, M in [("random eps", eps), ("averaged over D4h", eps_tetragonal), ("averaged over Oh", eps_cubic)]:
-    print(f"{name}:\\n{M.numpy().round(3) + 0.0}")  # + 0.0 turns -0.0 into 0.0
-""")
-code("""
+    print(f"{name}:\n{M.numpy().round(3) + 0.0}")  # + 0.0 turns -0.0 into 0.0
+
+# %%
+# NBVAL_CHECK_OUTPUT
 print(f"|Oh| = {len(Oh)}, |D4h| = {len(D4h)}")
 print(f"cubic: eps = (tr eps / 3) * identity: {torch.allclose(eps_cubic, torch.trace(eps) / 3 * eye)}")
 diag = torch.diagonal(eps_tetragonal)
@@ -722,13 +721,14 @@ print(f"irreps route gives the same tensor: {torch.allclose(dielectric.to_cartes
 for name, G in {"Oh (cubic)": Oh, "D4h (tetragonal)": D4h}.items():
     counts = invariant_counts(dielectric.irreps, G)
     print(f"{name:17s} surviving components per irrep: {counts} -> {sum(c for _, c in counts)} independent")
-""", checked=True)
-md("""
-The "compiler" works for any tensor and any point group. The table counts the independent
-components e3nn's irreps and the group averages leave, for a few crystal classes
-(compare with the tables in Nye's *Physical Properties of Crystals*):
-""")
-code("""
+
+# %% [markdown]
+# The "compiler" works for any tensor and any point group. The table counts the independent
+# components e3nn's irreps and the group averages leave, for a few crystal classes
+# (compare with the tables in Nye's *Physical Properties of Crystals*):
+
+# %%
+# NBVAL_CHECK_OUTPUT
 groups = ["C1", "D2h", "D4h", "C4v", "D6h", "Td", "Oh"]
 tensors = {name: physical_tensors[name] for name in
            ["dielectric eps_ij = eps_ji", "piezoelectric d_ijk = d_ikj", "elastic C_ijkl"]}
@@ -737,12 +737,12 @@ for name in groups:
     G = point_group(name)
     counts = [sum(c for _, c in invariant_counts(t.irreps, G)) for t in tensors.values()]
     print(f"{name:12s} {len(G):4d}" + "".join(f"{c:15d}" for c in counts))
-""", checked=True)
-md("""
-**Figure.** The random dielectric tensor and its averages over $D_{4h}$ and $O_h$: more
-symmetry, fewer free numbers.
-""")
-code("""
+
+# %% [markdown]
+# **Figure.** The random dielectric tensor and its averages over $D_{4h}$ and $O_h$: more
+# symmetry, fewer free numbers.
+
+# %%
 fig, axes = plt.subplots(1, 3, figsize=(11, 3.6))
 panels = [("random (triclinic)", eps), ("D4h (tetragonal)", eps_tetragonal), ("Oh (cubic)", eps_cubic)]
 for ax, (name, M) in zip(axes, panels):
@@ -753,11 +753,12 @@ for ax, (name, M) in zip(axes, panels):
     ax.set_yticks(range(3), ["x", "y", "z"])
     ax.set_title(name)
 plt.show()
-""")
 
-# ----------------------------------------------------------------------------------------
-md("## Summary\nEach point with the number this notebook computed:")
-code("""
+# %% [markdown]
+# ## Summary
+# Each point with the number this notebook computed:
+
+# %%
 print("- O(3) axioms hold numerically:", all(axioms.values()))
 print("- D(g)D(h) = D(gh) for 0e+0o+1o+1e+2e+2o+3o, error:", f"{homomorphism_err:.1e}")
 print("- spherical harmonics l <= 3: Y(Qx) = D(Q)Y(x), error:", f"{sh_equivariance_err:.1e}")
@@ -770,18 +771,17 @@ print("- largest round-trip error:", f"{max(round_trip_err.values()):.1e}",
       "; largest tensor equivariance error:", f"{max(tensor_equivariance_err.values()):.1e}")
 print("- dielectric tensor: Oh keeps", invariant_counts(dielectric.irreps, Oh),
       ", D4h keeps", invariant_counts(dielectric.irreps, D4h))
-""")
 
-# ----------------------------------------------------------------------------------------
-md(r"""
-## Exercises
+# %% [markdown]
+# ## Exercises
+#
+# **Exercise 1 (quadrupole).** The electric quadrupole moment of point charges $q_a$ at
+# $r_a$ is $Q_{ij} = \sum_a q_a (3 r_{a,i} r_{a,j} - r_a^2 \delta_{ij})$. Which irreps does it
+# contain? *Hint:* it is symmetric, so start from `TensorIrreps("ij=ji")`; then look at its
+# `0e` component for random charges.
 
-**Exercise 1 (quadrupole).** The electric quadrupole moment of point charges $q_a$ at
-$r_a$ is $Q_{ij} = \sum_a q_a (3 r_{a,i} r_{a,j} - r_a^2 \delta_{ij})$. Which irreps does it
-contain? *Hint:* it is symmetric, so start from `TensorIrreps("ij=ji")`; then look at its
-`0e` component for random charges.
-""")
-code("""
+# %% hint="TensorIrreps('ij=ji').to_irreps(quad); the first number is the 0e component" tags=["solution"]
+# NBVAL_CHECK_OUTPUT
 # Solution to exercise 1
 charges, positions = torch.randn(5), torch.randn(5, 3)
 quad = (charges[:, None, None] * (3 * positions[:, :, None] * positions[:, None, :]
@@ -791,16 +791,16 @@ print("symmetric matrix:", TensorIrreps("ij=ji").irreps)
 print("0e part of the quadrupole vanishes:", abs(float(x_quad[0])) < 1e-12)
 kept = o3.Irreps([(mul, ir) for mul, ir in TensorIrreps("ij=ji").irreps if ir.l > 0])
 print(f"so the quadrupole is {kept} ({kept.dim} components), the irrep of the d orbitals")
-""", checked=True, solution=True,
-     hint="TensorIrreps('ij=ji').to_irreps(quad); the first number is the 0e component")
-md(r"""
-**Exercise 2 (polarizability derivative).** The derivative of the polarizability with
-respect to an electric field, the hyperpolarizability $\beta_{ijk} = \partial\alpha_{ij}/\partial E_k$,
-is fully symmetric when the frequencies can be neglected (Kleinman symmetry). Find its
-irreps and compare with the Raman tensor $\partial\alpha_{ij}/\partial u_k$ of section 7:
-which irreps does the extra symmetry remove? *Hint:* the formula `"ijk=jik=ikj"`.
-""")
-code("""
+
+# %% [markdown]
+# **Exercise 2 (polarizability derivative).** The derivative of the polarizability with
+# respect to an electric field, the hyperpolarizability $\beta_{ijk} = \partial\alpha_{ij}/\partial E_k$,
+# is fully symmetric when the frequencies can be neglected (Kleinman symmetry). Find its
+# irreps and compare with the Raman tensor $\partial\alpha_{ij}/\partial u_k$ of section 7:
+# which irreps does the extra symmetry remove? *Hint:* the formula `"ijk=jik=ikj"`.
+
+# %% hint="compare TensorIrreps('ijk=jik=ikj').irreps with TensorIrreps('ijk=jik').irreps" tags=["solution"]
+# NBVAL_CHECK_OUTPUT
 # Solution to exercise 2
 beta = TensorIrreps("ijk=jik=ikj")
 raman = TensorIrreps("ijk=jik")
@@ -808,16 +808,16 @@ print("hyperpolarizability (fully symmetric):", beta.irreps, f"({beta.irreps.dim
 print("Raman tensor:", raman.irreps, f"({raman.irreps.dim} components)")
 removed = [str(ir) for mul, ir in raman.irreps for _ in range(mul - beta.irreps.count(ir))]
 print("removed by the full symmetry:", " + ".join(removed))
-""", checked=True, solution=True,
-     hint="compare TensorIrreps('ijk=jik=ikj').irreps with TensorIrreps('ijk=jik').irreps")
-md(r"""
-**Exercise 3 (which crystals are magnetoelectric?).** The linear magnetoelectric tensor
-$\alpha_{ij} = \partial M_j / \partial E_i$ couples a polar vector (the field $E$) to an
-axial one (the magnetisation $M$). Find its irreps and count its independent components in
-the point groups `Oh`, `O` (cubic without inversion), `Td` and `C4v`. What does the
-inversion do to it? *Hint:* `TensorIrreps("ij", j="1e")` and `invariant_counts`.
-""")
-code("""
+
+# %% [markdown]
+# **Exercise 3 (which crystals are magnetoelectric?).** The linear magnetoelectric tensor
+# $\alpha_{ij} = \partial M_j / \partial E_i$ couples a polar vector (the field $E$) to an
+# axial one (the magnetisation $M$). Find its irreps and count its independent components in
+# the point groups `Oh`, `O` (cubic without inversion), `Td` and `C4v`. What does the
+# inversion do to it? *Hint:* `TensorIrreps("ij", j="1e")` and `invariant_counts`.
+
+# %% hint="TensorIrreps('ij', j='1e').irreps, then invariant_counts(irreps, point_group(name))" tags=["solution"]
+# NBVAL_CHECK_OUTPUT
 # Solution to exercise 3
 magnetoelectric = TensorIrreps("ij", j="1e")
 print("magnetoelectric tensor:", magnetoelectric.irreps)
@@ -826,26 +826,18 @@ for name in ["Oh", "O", "Td", "C4v"]:
     print(f"{name:4s}: {sum(c for _, c in counts)} independent, per irrep {counts}")
 all_odd = all(ir.p == -1 for _, ir in magnetoelectric.irreps)
 print(f"every irrep is odd: {all_odd}, so a point group containing the inversion allows none of it")
-""", checked=True, solution=True,
-     hint="TensorIrreps('ij', j='1e').irreps, then invariant_counts(irreps, point_group(name))")
 
-# ----------------------------------------------------------------------------------------
-md("""
-## References
-1. M. Geiger and T. Smidt, e3nn: Euclidean Neural Networks, arXiv:2207.09453 (2022).
-2. N. Thomas, T. Smidt, S. Kearnes, L. Yang, L. Li, K. Kohlhoff and P. Riley, Tensor field
-   networks: Rotation- and translation-equivariant neural networks for 3D point clouds,
-   arXiv:1802.08219 (2018).
-3. M. Weiler, M. Geiger, M. Welling, W. Boomsma and T. Cohen, 3D Steerable CNNs: Learning
-   Rotationally Equivariant Features in Volumetric Data, NeurIPS 2018, arXiv:1807.02547.
-4. J. F. Nye, Physical Properties of Crystals: Their Representation by Tensors and
-   Matrices, Oxford University Press (1957).
-5. M. S. Dresselhaus, G. Dresselhaus and A. Jorio, Group Theory: Application to the Physics
-   of Condensed Matter, Springer (2008).
-6. S. Batzner et al., E(3)-equivariant graph neural networks for data-efficient and
-   accurate interatomic potentials, Nature Communications 13, 2453 (2022).
-""")
-
-
-if __name__ == "__main__":
-    nb.write()
+# %% [markdown]
+# ## References
+# 1. M. Geiger and T. Smidt, e3nn: Euclidean Neural Networks, arXiv:2207.09453 (2022).
+# 2. N. Thomas, T. Smidt, S. Kearnes, L. Yang, L. Li, K. Kohlhoff and P. Riley, Tensor field
+#    networks: Rotation- and translation-equivariant neural networks for 3D point clouds,
+#    arXiv:1802.08219 (2018).
+# 3. M. Weiler, M. Geiger, M. Welling, W. Boomsma and T. Cohen, 3D Steerable CNNs: Learning
+#    Rotationally Equivariant Features in Volumetric Data, NeurIPS 2018, arXiv:1807.02547.
+# 4. J. F. Nye, Physical Properties of Crystals: Their Representation by Tensors and
+#    Matrices, Oxford University Press (1957).
+# 5. M. S. Dresselhaus, G. Dresselhaus and A. Jorio, Group Theory: Application to the Physics
+#    of Condensed Matter, Springer (2008).
+# 6. S. Batzner et al., E(3)-equivariant graph neural networks for data-efficient and
+#    accurate interatomic potentials, Nature Communications 13, 2453 (2022).
