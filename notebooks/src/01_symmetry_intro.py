@@ -650,7 +650,7 @@ print("abs_dipole is rotation-equivariant:", is_rotation_equivariant(abs_dipole)
 # **Exercise 2 (which pair does the invariant model confuse?).** Before section 6 you were
 # asked to predict it. Prove your answer for all 28 pairs of shapes: compute the sorted
 # distance lists with `tetris.pairwise_distances` and print every pair whose lists agree to
-# 1e-9. Then design a ninth shape of four cubes and check whether the distance model could
+# `atol = 1e-9`. Then design a ninth shape of four cubes and check whether the distance model could
 # tell it apart from the other eight.
 # *Hint:* `itertools.combinations(range(8), 2)` lists the pairs.
 

@@ -283,7 +283,7 @@ print("icosahedron: q2 = {:.3f}, q4 = {:.3f}, q6 = {:.3f}".format(*q_ico))
 
 # %% [markdown]
 # Both descriptors are invariant under rotations, inversion and permutations of the neighbours.
-# Here with a radial basis of 3 Gaussians between 1.5 and 3.5 Å, on a random environment:
+# Here with a radial basis of 3 Gaussians between `r_min = 1.5` and `r_max = 3.5` Å, on a random environment:
 
 # %%
 def invariants(x: torch.Tensor, l_max: int = 4, n_radial: int = 3) -> tuple[torch.Tensor, torch.Tensor]:
