@@ -7,9 +7,10 @@
                                                     # edit in a Jupyter without jupytext)
     python scripts/notebook_sync.py --new 07_tensor_properties "07. Tensor properties of crystals"
 
-Each notebook ``notebooks/<path>.ipynb`` is paired with ``notebooks/src/<path>.py`` in
-jupytext's percent format (``jupytext.toml`` at the repository root says so, which also lets
-JupyterLab with jupytext keep both files in step). The text source is what authors edit and
+Each notebook ``<folder>/<name>.ipynb`` is paired with ``<folder>/src/<name>.py`` in
+jupytext's percent format (``notebooks/src/NN_name.py``, ``notebooks/templates/src/template.py``);
+``notebooks/jupytext.toml`` says so, which also lets JupyterLab with jupytext keep both files
+in step. The text source is what authors edit and
 review: cell types, sources, tags and hints. The ``.ipynb`` adds what only a run makes: the
 stored full-mode outputs (``make store-outputs``), and the reveal.js slide type of each cell,
 derived here from the cells by ``slide_types`` so that no author sets it by hand.
@@ -31,7 +32,7 @@ from jupytext.config import load_jupytext_configuration_file
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
-SOURCES = NOTEBOOKS / "src"
+SOURCES = NOTEBOOKS / "src"  # the numbered notebooks' text sources
 TEMPLATE = NOTEBOOKS / "templates" / "template.ipynb"
 FORMAT = "py:percent"
 KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python3"}
@@ -79,13 +80,8 @@ def notebook_paths() -> list[Path]:
 
 
 def text_path(notebook: Path) -> Path:
-    """``notebooks/src/<path>.py`` for ``notebooks/<path>.ipynb``."""
-    return SOURCES / notebook.relative_to(NOTEBOOKS).with_suffix(".py")
-
-
-def notebook_path(text: Path) -> Path:
-    """``notebooks/<path>.ipynb`` for ``notebooks/src/<path>.py``."""
-    return NOTEBOOKS / text.relative_to(SOURCES).with_suffix(".ipynb")
+    """``<folder>/src/<name>.py`` for ``<folder>/<name>.ipynb`` (jupytext's ``src//py:percent``)."""
+    return notebook.parent / "src" / f"{notebook.stem}.py"
 
 
 def read_text(path: Path) -> nbformat.NotebookNode:
@@ -151,7 +147,7 @@ def sync(notebook: Path) -> bool:
 
 def write_text(notebook: Path) -> Path:
     """Write the text source of ``notebook`` from its inputs (the reverse direction)."""
-    config = load_jupytext_configuration_file(str(ROOT / "jupytext.toml"))
+    config = load_jupytext_configuration_file(str(NOTEBOOKS / "jupytext.toml"))
     target = text_path(notebook)
     target.parent.mkdir(parents=True, exist_ok=True)
     jupytext.write(nbformat.read(notebook, as_version=4), target, fmt=FORMAT, config=config)
@@ -161,7 +157,8 @@ def write_text(notebook: Path) -> Path:
 def orphans() -> list[Path]:
     """Text sources whose notebook is not paired (a renamed or deleted notebook)."""
     paired = {text_path(p) for p in notebook_paths()}
-    return sorted(p for p in SOURCES.rglob("*.py") if p not in paired)
+    found = [*SOURCES.glob("*.py"), *text_path(TEMPLATE).parent.glob("*.py")]
+    return sorted(p for p in found if p not in paired)
 
 
 def new_notebook(name: str, title: str) -> Path:

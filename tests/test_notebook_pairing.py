@@ -54,7 +54,7 @@ def test_text_round_trip_keeps_tags_and_hints_and_drops_slide_types():
     nb, text_nb = _stored_pair()
     assert [notebook_sync.inputs(c) for c in text_nb.cells] == [notebook_sync.inputs(c) for c in nb.cells]
     text = notebook_sync.jupytext.writes(nb, fmt="py:percent", config=notebook_sync.load_jupytext_configuration_file(
-        str(ROOT / "jupytext.toml")))
+        str(ROOT / "notebooks" / "jupytext.toml")))
     assert "slideshow" not in text and 'tags=["solution"]' in text and 'hint="use x"' in text
 
 
@@ -91,8 +91,8 @@ def test_missing_text_source_says_what_to_run(tmp_path):
 
 def test_new_notebook_starts_from_the_template(tmp_path, monkeypatch):
     notebooks = tmp_path / "notebooks"
-    (notebooks / "src" / "templates").mkdir(parents=True)
-    (notebooks / "templates").mkdir()
+    (notebooks / "templates" / "src").mkdir(parents=True)
+    (notebooks / "src").mkdir()
     for path in (notebook_sync.TEMPLATE, notebook_sync.text_path(notebook_sync.TEMPLATE)):
         (tmp_path / path.relative_to(ROOT)).write_bytes(path.read_bytes())
     monkeypatch.setattr(notebook_sync, "ROOT", tmp_path)
@@ -185,3 +185,21 @@ def test_references_section_is_not_checked():
     assert notebook_prose.unsupported_numbers(nb) == []
     nb.cells.insert(0, new_markdown_cell("We measured 3.14 here."))
     assert len(notebook_prose.unsupported_numbers(nb)) == 1
+
+
+@pytest.mark.parametrize("root", ["repository", "notebooks"])
+def test_jupytext_pairs_each_notebook_with_the_text_source_this_script_uses(root):
+    """JupyterLab's jupytext finds notebooks/jupytext.toml and pairs the same files as
+    scripts/notebook_sync.py, whether Lab runs in the repository or in notebooks/."""
+    from jupytext.config import find_jupytext_configuration_file, load_jupytext_configuration_file
+    from jupytext.formats import long_form_multiple_formats, long_form_one_format
+    from jupytext.paired_paths import paired_paths
+
+    base = ROOT if root == "repository" else ROOT / "notebooks"
+    for path in ALL:
+        config_file = find_jupytext_configuration_file(str(path.parent))
+        assert config_file == str(ROOT / "notebooks" / "jupytext.toml")
+        rel = path.relative_to(base).as_posix()
+        formats = long_form_multiple_formats(load_jupytext_configuration_file(config_file).default_formats(rel))
+        paired = {p for p, _ in paired_paths(rel, long_form_one_format("ipynb"), formats)}
+        assert paired == {rel, notebook_sync.text_path(path).relative_to(base).as_posix()}
