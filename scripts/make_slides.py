@@ -270,18 +270,19 @@ class _Chromium:
 
 
 INSPECT_JS = """JSON.stringify({
-  slides: Reveal.getTotalSlides(),
+  slides: window.Reveal ? Reveal.getTotalSlides() : 0,
   math: document.querySelectorAll("mjx-container").length,
   math_errors: document.querySelectorAll("mjx-merror, [data-mjx-error]").length,
-  plotly: document.querySelectorAll(".plotly-figure.js-plotly-plot").length
+  plotly: document.querySelectorAll(".plotly-figure.js-plotly-plot, .plotly-graph-div.js-plotly-plot").length
 })"""
 
 
-def inspect_deck(deck: Path, screenshot: Path | None = None, width: int = 1280, height: int = 800,
-                 timeout: float = 60.0, slide: tuple[int, int] = (0, 0)) -> DeckReport:
-    """Open ``deck`` in headless Chromium, wait until reveal.js and MathJax are done, and
-    report what it shows; save a PNG of ``slide`` (horizontal, vertical index; default the
-    title slide) to ``screenshot``."""
+def inspect_page(page: Path, screenshot: Path | None = None, width: int = 1280, height: int = 800,
+                 timeout: float = 60.0, ready: str = "window.deckReady === true",
+                 before_screenshot: str | None = None) -> DeckReport:
+    """Open ``page`` (a local HTML file) in headless Chromium, wait until the JavaScript
+    expression ``ready`` is true (a deck or page sets its flag once MathJax is done), and
+    report what it shows; save a PNG to ``screenshot`` after running ``before_screenshot``."""
     executable = find_chromium()
     if executable is None:
         raise FileNotFoundError("chromium not found: install Debian's package (apt-get install chromium) "
@@ -294,16 +295,17 @@ def inspect_deck(deck: Path, screenshot: Path | None = None, width: int = 1280, 
             browser.send(f"{domain}.enable", session)
         browser.send("Emulation.setDeviceMetricsOverride", session, width=width, height=height,
                      deviceScaleFactor=1, mobile=False)
-        browser.send("Page.navigate", session, url=deck.resolve().as_uri())
+        browser.send("Page.navigate", session, url=page.resolve().as_uri())
         deadline = time.monotonic() + timeout
-        while not browser.evaluate(session, "window.deckReady === true"):
+        while not browser.evaluate(session, ready):
             if time.monotonic() > deadline:
-                raise TimeoutError(f"{deck.name}: reveal.js/MathJax not ready after {timeout:.0f} s")
+                raise TimeoutError(f"{page.name}: not ready ({ready}) after {timeout:.0f} s")
             time.sleep(0.2)
         report = DeckReport(**json.loads(browser.evaluate(session, INSPECT_JS)))
         if screenshot is not None:
-            browser.evaluate(session, f"Reveal.slide({slide[0]}, {slide[1]})")
-            time.sleep(1.0)  # let the slide transition finish
+            if before_screenshot:
+                browser.evaluate(session, before_screenshot)
+                time.sleep(1.0)  # let a slide transition or scroll finish
             png = browser.send("Page.captureScreenshot", session, format="png")["data"]
             screenshot.write_bytes(base64.b64decode(png))
         for event in browser.events:
@@ -320,6 +322,48 @@ def inspect_deck(deck: Path, screenshot: Path | None = None, width: int = 1280, 
         return report
     finally:
         browser.close()
+
+
+def inspect_deck(deck: Path, screenshot: Path | None = None, width: int = 1280, height: int = 800,
+                 timeout: float = 60.0, slide: tuple[int, int] = (0, 0)) -> DeckReport:
+    """Open ``deck`` in headless Chromium, wait until reveal.js and MathJax are done, and
+    report what it shows; save a PNG of ``slide`` (horizontal, vertical index; default the
+    title slide) to ``screenshot``."""
+    return inspect_page(deck, screenshot, width, height, timeout, ready="window.deckReady === true",
+                        before_screenshot=f"Reveal.slide({slide[0]}, {slide[1]})")
+
+
+# --------------------------------------------------------------------------- HTML pages
+HTML_TEMPLATE = ROOT / "scripts" / "html_template"
+
+
+def html_page(nb: nbformat.NotebookNode, name: str) -> str:
+    """The offline HTML page of a notebook (``build/html/NN_name.html``): nbconvert's lab
+    page with local MathJax 3 from ``assets/`` (``install_assets(out_dir / "assets")``),
+    plotly.js embedded once, and the Colab badge image as a plain link."""
+    import plotly.io as pio
+    from nbconvert import HTMLExporter
+
+    out = copy.deepcopy(nb)
+    first = True
+    for cell in out.cells:
+        if cell.cell_type == "markdown":
+            cell.source = COLAB_BADGE.sub(r"[Open in Colab](\1)", cell.source)
+        for output in cell.get("outputs", []):
+            fig = output.get("data", {}).get(PLOTLY_MIME)
+            if fig is not None:
+                output["data"]["text/html"] = pio.to_html(fig, include_plotlyjs=first, full_html=False)
+                first = False
+    exporter = HTMLExporter(extra_template_basedirs=[str(HTML_TEMPLATE.parent)], template_name=HTML_TEMPLATE.name)
+    html, _ = exporter.from_notebook_node(out, resources={"metadata": {"name": name}})
+    for url in re.findall(r'<(?:script|link)[^>]+(?:src|href)="(https?:[^"]+)"', html):
+        raise RuntimeError(f"{name}: the HTML page would load {url} from the web")
+    return html
+
+
+def inspect_html(page: Path, screenshot: Path | None = None, timeout: float = 60.0) -> DeckReport:
+    """Open an HTML page of ``html_page`` in headless Chromium once MathJax is done."""
+    return inspect_page(page, screenshot, timeout=timeout, ready="window.pageReady === true")
 
 
 def main() -> int:

@@ -18,13 +18,13 @@ import argparse
 import json
 import os
 import shutil
+import subprocess
 import sys
 import time
 from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
-from nbconvert import HTMLExporter
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
@@ -58,28 +58,16 @@ def execute(path: Path, out_dir: Path, timeout: int) -> tuple[nbformat.NotebookN
     return nb, time.perf_counter() - t0
 
 
-PLOTLY_MIME = "application/vnd.plotly.v1+json"
+def load_make_slides():
+    """scripts/make_slides.py as a module: the offline HTML page and its assets live there,
+    beside the decks that share them."""
+    import importlib.util
 
-
-def with_plotly_html(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """A copy of ``nb`` whose plotly figures also carry an HTML rendering, for the HTML export.
-
-    Stored notebooks keep plotly's JSON only (JupyterLab, VS Code and Colab draw it); the
-    HTML page needs the figure as HTML, with plotly.js embedded once so it works offline.
-    """
-    import copy
-
-    import plotly.io as pio
-
-    out = copy.deepcopy(nb)
-    first = True
-    for cell in out.cells:
-        for output in cell.get("outputs", []):
-            fig = output.get("data", {}).get(PLOTLY_MIME)
-            if fig is not None:
-                output["data"]["text/html"] = pio.to_html(fig, include_plotlyjs=first, full_html=False)
-                first = False
-    return out
+    spec = importlib.util.spec_from_file_location("make_slides", ROOT / "scripts" / "make_slides.py")
+    module = sys.modules.setdefault("make_slides", importlib.util.module_from_spec(spec))
+    if not hasattr(module, "html_page"):
+        spec.loader.exec_module(module)
+    return module
 
 
 def main() -> int:
@@ -101,7 +89,11 @@ def main() -> int:
     (out / "html").mkdir(parents=True, exist_ok=True)
     timings_file = out / "timings.json"
     measured: dict[str, dict[str, float]] = {}
-    exporter = HTMLExporter()
+    make_slides = load_make_slides()
+    try:  # MathJax for the offline HTML pages (the decks' npm packages)
+        make_slides.install_assets(out / "html" / "assets")
+    except (FileNotFoundError, subprocess.CalledProcessError) as exc:
+        print(f"WARNING: no local MathJax for build/html ({exc}); equations there need a network", flush=True)
     failed = []
     for path in notebook_paths(args.prefixes):
         mode = "quick" if args.quick else "full"
@@ -116,7 +108,7 @@ def main() -> int:
         measured.setdefault(path.stem, {})[mode] = round(seconds, 1)
         executed = out / "executed" / path.name
         nbformat.write(nb, executed)
-        html, _ = exporter.from_notebook_node(with_plotly_html(nb))
+        html = make_slides.html_page(nb, path.stem)
         (out / "html" / f"{path.stem}.html").write_text(html, encoding="utf-8")
         if args.store:
             shutil.copyfile(executed, path)
