@@ -31,3 +31,29 @@ def test_structure(path):
 def test_curriculum_notebooks_have_unique_numbers():
     numbers = [p.name[:2] for p in CURRICULUM]
     assert len(numbers) == len(set(numbers))
+
+
+# The recorded talks of the MRS Fall 2021 e3nn tutorial that each notebook follows, for
+# self-study (watch, then run); the README lists the same.
+PLAYLIST = "https://www.youtube.com/watch?v=q9EwZsHY1sk&list=PLx3xbphkO3qIlBoESkbafXaDtr0tq5iRd"
+TALKS = {
+    "01": ("Smidt", ["https://youtu.be/q9EwZsHY1sk",
+                     "https://docs.google.com/presentation/d/1y-fCZihLoSBgAqNYKZY1-jy8qpvqagqPTsX-jR0uTm8/edit?usp=sharing"]),
+    "02": ("Geiger", ["https://youtu.be/9rS8gtey_Ic", "https://slides.com/mariogeiger/e3nn_mrs_2021/"]),
+    "03": ("Uhrin and Hardin", []),
+    "04": ("Batzner and Musaelian", []),
+    "05": ("Rackers", []),
+    "06": ("Andrejevic and Chen", []),
+}
+
+
+@pytest.mark.parametrize("number", sorted(TALKS))
+def test_opening_cell_names_and_links_its_talk(number):
+    (path,) = [p for p in CURRICULUM if p.name.startswith(number)]
+    first = nbformat.read(path, as_version=4).cells[0].source
+    speakers, links = TALKS[number]
+    assert f"Tutorial {int(number)}, by {speakers}" in first, f"{path.name}: the first cell must name its talk"
+    for url in [*links, PLAYLIST]:
+        assert f"]({url})" in first, f"{path.name}: the first cell must link {url}"
+    readme = (ROOT / "README.md").read_text()
+    assert all(url in readme for url in [*links, PLAYLIST]) and speakers in readme, "README: self-study route"

@@ -2,6 +2,8 @@
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/e3nn-materials/e3nn-materials-tutorial/blob/v0.1.0/notebooks/02_irreps_tensor_products.ipynb)
 #
 # # 02. Irreducible representations and tensor products in e3nn
+#
+# **The talk behind this notebook** (MRS Fall Meeting 2021 e3nn tutorial, recorded): Tutorial 2, by Geiger: [video](https://youtu.be/9rS8gtey_Ic), [slides](https://slides.com/mariogeiger/e3nn_mrs_2021/); all six talks: [the recorded playlist](https://www.youtube.com/watch?v=q9EwZsHY1sk&list=PLx3xbphkO3qIlBoESkbafXaDtr0tq5iRd).
 
 # %% [markdown]
 # ## What you will learn

@@ -2,6 +2,8 @@
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/e3nn-materials/e3nn-materials-tutorial/blob/v0.1.0/notebooks/03_invariant_descriptors.ipynb)
 #
 # # 03. Describing atomic geometry with equivariant and invariant functions
+#
+# **The talk behind this notebook** (MRS Fall Meeting 2021 e3nn tutorial, recorded): Tutorial 3, by Uhrin and Hardin, the third video of [the recorded playlist](https://www.youtube.com/watch?v=q9EwZsHY1sk&list=PLx3xbphkO3qIlBoESkbafXaDtr0tq5iRd).
 
 # %% [markdown]
 # ## What you will learn

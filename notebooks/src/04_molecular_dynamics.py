@@ -2,6 +2,8 @@
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/e3nn-materials/e3nn-materials-tutorial/blob/v0.1.0/notebooks/04_molecular_dynamics.ipynb)
 #
 # # 04. Molecular dynamics with a NequIP-style equivariant potential
+#
+# **The talk behind this notebook** (MRS Fall Meeting 2021 e3nn tutorial, recorded): Tutorial 4, by Batzner and Musaelian, the fourth video of [the recorded playlist](https://www.youtube.com/watch?v=q9EwZsHY1sk&list=PLx3xbphkO3qIlBoESkbafXaDtr0tq5iRd).
 
 # %% [markdown]
 # ## What you will learn

@@ -2,6 +2,8 @@
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/e3nn-materials/e3nn-materials-tutorial/blob/v0.1.0/notebooks/06_phonon_dos.ipynb)
 #
 # # 06. Predicting phonon densities of states of crystals
+#
+# **The talk behind this notebook** (MRS Fall Meeting 2021 e3nn tutorial, recorded): Tutorial 6, by Andrejevic and Chen, the sixth video of [the recorded playlist](https://www.youtube.com/watch?v=q9EwZsHY1sk&list=PLx3xbphkO3qIlBoESkbafXaDtr0tq5iRd).
 
 # %% [markdown]
 # ## What you will learn
