@@ -6,7 +6,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: env lab test test-fast lint sync check-sync new-notebook notebooks notebooks-quick store-outputs student-copies slides benchmarks fetch-data clean
+.PHONY: env lab test test-fast lint sync check-sync new-notebook release-check notebooks notebooks-quick store-outputs student-copies slides benchmarks fetch-data clean
 
 env: $(STAMP)
 
@@ -41,6 +41,10 @@ check-sync: env
 # make new-notebook NAME=07_tensor_properties TITLE="07. Tensor properties of crystals"
 new-notebook: env
 	$(PY) scripts/notebook_sync.py --new "$(NAME)" "$(TITLE)"
+
+# fails while badges, setup cells, data URLs, the version and the release tag disagree
+release-check: env
+	$(PY) scripts/release_check.py
 
 lint: env
 	$(PY) -m ruff check tutorial_utils tests scripts benchmarks notebooks

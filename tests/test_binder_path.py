@@ -1,7 +1,10 @@
 """The Binder path: binder/environment.yml (conda format) and binder/postBuild build the
-environment the notebooks need. Without conda: the conda part must be only Python itself
-and tools, the pip part is installed with pip into a clean venv, postBuild runs, ``pip
-check`` finds the set consistent, every package pinned in constraints.txt has its pinned
+environment the notebooks need. The config asks for PyTorch's CPU-only build (its CPU
+wheel index, ``torch==X+cpu``), so Binder does not install CUDA libraries it cannot use;
+that index is not reachable here, so its use is checked in the config, and the slow test
+resolves everything else as Binder would. Without conda: the conda part must be only Python
+itself and tools, the pip part is installed with pip into a clean venv, postBuild runs,
+``pip check`` finds the set consistent, every package pinned in constraints.txt has its pinned
 version (the same environment as CI), and every module of the package imports. Slow (1-3 min):
 deselect with ``-m "not slow"``; CI runs it."""
 
@@ -17,6 +20,7 @@ import pytest
 from .venv_tools import ROOT, clean_env, installed, make_venv, pip_install, python_version, run
 
 BINDER = ROOT / "binder"
+CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 # conda packages that are not Python libraries: pip comes with every venv, make runs commands
 CONDA_TOOLS = {"pip", "make"}
 
@@ -47,6 +51,24 @@ def conda_environment(path: Path) -> tuple[list[str], list[str]]:
     return conda, pip
 
 
+def pip_options(pip: list[str]) -> tuple[list[str], list[str]]:
+    """(option lines such as ``--extra-index-url URL``, requirements) of a pip list."""
+    return [r for r in pip if r.startswith("-")], [r for r in pip if not r.startswith("-")]
+
+
+def test_binder_asks_for_the_cpu_only_torch_build():
+    _, pip = conda_environment(BINDER / "environment.yml")
+    options, requirements = pip_options(pip)
+    assert f"--extra-index-url {CPU_INDEX}" in options, \
+        f"binder/environment.yml must add PyTorch's CPU wheel index ({CPU_INDEX}) for torch"
+    assert not [o for o in options if o.startswith(("--index-url", "-i "))], \
+        "replacing the default index would hide every other package; add the CPU index with --extra-index-url"
+    pinned = next(line.split("==")[1] for line in (ROOT / "constraints.txt").read_text().splitlines()
+                  if line.startswith("torch=="))
+    assert f"torch=={pinned}+cpu" in requirements, \
+        f"binder/environment.yml must ask for torch=={pinned}+cpu (the CPU build of the pinned version)"
+
+
 def test_binder_environment_translates_to_pip():
     conda, pip = conda_environment(BINDER / "environment.yml")
     asked = [c for c in conda if c.startswith("python")]
@@ -55,6 +77,7 @@ def test_binder_environment_translates_to_pip():
     others = {re.split(r"[=<> ]", c)[0] for c in conda if not c.startswith("python")}
     assert others <= CONDA_TOOLS, (f"conda packages with no pip translation here: {sorted(others - CONDA_TOOLS)} "
                                    "(put Python packages in the pip: list)")
+    _, pip = pip_options(pip)
     assert all("==" in r for r in pip), f"unpinned pip requirements: {[r for r in pip if '==' not in r]}"
     declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
     pinned = {_norm(r.split("==")[0]) for r in pip}
@@ -67,6 +90,10 @@ def test_binder_environment_translates_to_pip():
 def test_binder_environment_resolves_with_pip_and_the_package_imports(tmp_path):
     t0 = time.perf_counter()
     _, pip = conda_environment(BINDER / "environment.yml")
+    # PyTorch's CPU index is not reachable here: take the same version from the default
+    # source (a CPU wheel on this machine); everything else resolves as on Binder
+    _, pip = pip_options(pip)
+    pip = [r.split("+")[0] if r.startswith("torch==") else r for r in pip]
     requirements = tmp_path / "requirements.txt"
     requirements.write_text("\n".join(pip) + "\n")
     env = clean_env(TUTORIAL_DATA_DIR=str(tmp_path / "data"), TUTORIAL_PROGRESS="0", MPLBACKEND="Agg")

@@ -25,10 +25,11 @@ def constraints() -> dict[str, str]:
 
 
 def yaml_pip_pins(path: Path) -> dict[str, str]:
-    """name==version lines of the pip section of a conda environment file."""
+    """name==version lines of the pip section of a conda environment file; a local version
+    label (Binder's ``torch==2.13.0+cpu``) is dropped: it names a build of that version."""
     pins = {}
     for line in path.read_text().splitlines():
-        m = re.match(r"\s+- ([A-Za-z0-9_.\-]+)==([^\s#]+)", line)
+        m = re.match(r"\s+- ([A-Za-z0-9_.\-]+)==([^\s#+]+)", line)
         if m:
             pins[_norm(m.group(1))] = m.group(2)
     return pins
