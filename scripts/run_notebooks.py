@@ -61,13 +61,10 @@ def execute(path: Path, out_dir: Path, timeout: int) -> tuple[nbformat.NotebookN
 def load_make_slides():
     """scripts/make_slides.py as a module: the offline HTML page and its assets live there,
     beside the decks that share them."""
-    import importlib.util
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import make_slides
 
-    spec = importlib.util.spec_from_file_location("make_slides", ROOT / "scripts" / "make_slides.py")
-    module = sys.modules.setdefault("make_slides", importlib.util.module_from_spec(spec))
-    if not hasattr(module, "html_page"):
-        spec.loader.exec_module(module)
-    return module
+    return make_slides
 
 
 def main() -> int:

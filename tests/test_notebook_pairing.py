@@ -8,20 +8,15 @@ each fail here."""
 from __future__ import annotations
 
 import copy
-import importlib.util
-import sys
 
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from . import notebook_prose
-from .notebook_files import ALL, CURRICULUM, ROOT, ids
+from .notebook_files import ALL, CURRICULUM, ROOT, ids, load_script
 
-_spec = importlib.util.spec_from_file_location("notebook_sync", ROOT / "scripts" / "notebook_sync.py")
-notebook_sync = sys.modules.setdefault("notebook_sync", importlib.util.module_from_spec(_spec))
-if not hasattr(notebook_sync, "slide_types"):
-    _spec.loader.exec_module(notebook_sync)
+notebook_sync = load_script("notebook_sync")
 
 
 # --------------------------------------------------------------------------- pairing

@@ -4,18 +4,13 @@ and holds the registered data files."""
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
-import sys
 
 import pytest
 
-from .notebook_files import ROOT
+from .notebook_files import ROOT, load_script
 
-_spec = importlib.util.spec_from_file_location("release_check", ROOT / "scripts" / "release_check.py")
-release_check = sys.modules.setdefault("release_check", importlib.util.module_from_spec(_spec))
-if not hasattr(release_check, "tag_problems"):
-    _spec.loader.exec_module(release_check)
+release_check = load_script("release_check")
 
 
 def test_everything_but_the_tag_points_to_the_release():

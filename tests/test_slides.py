@@ -8,25 +8,17 @@ Without Chromium or npm the browser test fails, saying what to install; set
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
-import sys
 
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from .notebook_files import CURRICULUM, ROOT, ids
+from .notebook_files import CURRICULUM, ids, load_script
 
-_spec = importlib.util.spec_from_file_location("make_slides", ROOT / "scripts" / "make_slides.py")
-make_slides = sys.modules.setdefault("make_slides", importlib.util.module_from_spec(_spec))
-if not hasattr(make_slides, "render"):  # first import (its dataclass needs it in sys.modules)
-    _spec.loader.exec_module(make_slides)
-_sync_spec = importlib.util.spec_from_file_location("notebook_sync", ROOT / "scripts" / "notebook_sync.py")
-notebook_sync = sys.modules.setdefault("notebook_sync", importlib.util.module_from_spec(_sync_spec))
-if not hasattr(notebook_sync, "slide_types"):
-    _sync_spec.loader.exec_module(notebook_sync)
+make_slides = load_script("make_slides")
+notebook_sync = load_script("notebook_sync")
 SKIP_BROWSER = os.environ.get("TUTORIAL_SKIP_BROWSER") == "1"
 
 

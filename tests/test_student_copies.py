@@ -1,15 +1,12 @@
 """Student copies differ from the instructor notebooks only in the cells tagged solution."""
 
-import importlib.util
 
 import nbformat
 import pytest
 
-from .notebook_files import ALL, ROOT, ids
+from .notebook_files import ALL, ids, load_script
 
-spec = importlib.util.spec_from_file_location("make_student_copies", ROOT / "scripts" / "make_student_copies.py")
-students = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(students)
+students = load_script("make_student_copies")
 
 
 @pytest.mark.parametrize("path", ALL, ids=ids(ALL))
