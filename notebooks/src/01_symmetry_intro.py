@@ -358,7 +358,7 @@ print(f"7 of 8 classes: {7 / 8:.1%}")
 # Rotations no longer hurt, but the accuracy stops near 7/8 (exactly 7/8 wherever the two
 # chiral shapes are equally frequent), even on the *training set*. The
 # reason, numerically: the two chiral shapes have identical sorted distance lists, so the
-# model receives the same six numbers for both and must give them the same answer.
+# model receives the same six numbers for both (up to round-off) and must give them the same answer.
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -368,7 +368,9 @@ print("chiral_right distances (edges):", d[1].numpy().round(3))
 print("identical distance lists:", torch.allclose(d[0], d[1], atol=1e-12))
 with torch.no_grad():
     logits_pair = invariant(torch.stack([left, right]).float())
-print("identical logits for the two shapes:", torch.equal(logits_pair[0], logits_pair[1]))
+# float32 distances of two mirror images agree only to round-off, so compare the logits to a
+# tolerance far above round-off (1e-7) and far below any real difference between classes
+print("same logits for the two shapes (to 1e-5):", torch.allclose(logits_pair[0], logits_pair[1], atol=1e-5))
 
 
 # %%
