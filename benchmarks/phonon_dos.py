@@ -30,6 +30,7 @@ import torch
 from torch_geometric.loader import DataLoader
 
 from tutorial_utils.data.phonon import load_phonon_dos
+from tutorial_utils.nn import average_num_neighbors
 from tutorial_utils.phonons import (
     MODEL_HPARAMS,
     TRAIN_HPARAMS,
@@ -40,7 +41,6 @@ from tutorial_utils.phonons import (
     dos_metrics,
     element_stratified_split,
     heat_capacity,
-    mean_num_neighbors,
     predict_dos,
 )
 from tutorial_utils.runtime import seed_everything
@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         n_train, n_valid = int(0.8 * len(perm)), int(0.1 * len(perm))
         train_idx, valid_idx, test_idx = np.split(perm, [n_train, n_train + n_valid])
     train_graphs = [graphs[i] for i in train_idx]
-    model = PhononDoSNet(**MODEL_HPARAMS, avg_num_neighbors=mean_num_neighbors(train_graphs))
+    model = PhononDoSNet(**MODEL_HPARAMS, avg_num_neighbors=average_num_neighbors(train_graphs))
     n_params = sum(p.numel() for p in model.parameters())
     print(f"{len(records)} crystals, split {args.split}: {len(train_idx)}/{len(valid_idx)}/{len(test_idx)}; "
           f"{n_params} parameters; {torch.get_num_threads()} thread(s)")

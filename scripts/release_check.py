@@ -33,6 +33,7 @@ from pathlib import Path
 import nbformat
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tools/
 from notebook_sync import (  # noqa: E402
     FORMAT,
     NOTEBOOKS,
@@ -45,9 +46,9 @@ from notebook_sync import (  # noqa: E402
     text_path,
 )
 
+from tools.notebook_cells import colab_url, setup_cell  # noqa: E402
 from tutorial_utils import _meta  # noqa: E402
 from tutorial_utils.data import REGISTRY  # noqa: E402
-from tutorial_utils.notebook_cells import colab_url, setup_cell  # noqa: E402
 
 COLAB_BADGE = re.compile(r"\[!\[Open In Colab\]\([^)]*\)\]\(([^)]*)\)")
 BINDER_BADGE = re.compile(r"\[!\[Binder\]\([^)]*\)\]\(([^)]*)\)")

@@ -15,8 +15,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from tools.notebook_cells import badge_cell, colab_url, setup_cell
 from tutorial_utils._meta import REPO_REF
-from tutorial_utils.notebook_cells import badge_cell, colab_url, setup_cell
 
 from .notebook_files import CURRICULUM, ROOT, ids
 from .venv_tools import TORCH, clean_env, installed, make_venv, pip_install, run

@@ -1,10 +1,10 @@
-"""The file helpers the data generators share (tutorial_utils.data.generation)."""
+"""The file helpers the data generators share (tools/datagen.py, authoring-only)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from tutorial_utils.data.generation import claim, load_npz, now_utc, save_npz, versions
+from tools.datagen import claim, load_npz, now_utc, save_npz, versions
 
 
 def test_npz_round_trip_is_atomic_and_pickle_free(tmp_path):
@@ -17,12 +17,15 @@ def test_npz_round_trip_is_atomic_and_pickle_free(tmp_path):
     assert not (tmp_path / "part.npz.tmp").exists()  # the temporary file was renamed
 
 
-def test_claim_takes_free_and_stale_locks_only(tmp_path):
+def test_claim_takes_free_and_released_locks_only(tmp_path):
     part = tmp_path / "dft_x.npz"
-    assert claim(part)
-    assert not claim(part)  # held by a live process (this one)
-    (tmp_path / "dft_x.npz.lock").write_text("999999999")  # no such process: stale
-    assert claim(part)
+    lock = claim(part)
+    assert lock is not None and lock.is_locked
+    assert claim(part) is None  # held (by this process, through another handle)
+    lock.release()
+    again = claim(part)  # a lock file left behind does not block: only a held lock does
+    assert again is not None
+    again.release()
 
 
 def test_provenance_stamps():
@@ -34,7 +37,7 @@ def test_provenance_stamps():
 def test_manifest_lists_every_npz_and_reports_a_corrupt_one(tmp_path):
     import json
 
-    from tutorial_utils.data.generation import write_manifest
+    from tools.datagen import write_manifest
     from tutorial_utils.data.registry import sha256sum
 
     save_npz(tmp_path / "a.npz", {"set": "train"}, energy=np.zeros(3))

@@ -46,7 +46,7 @@ def test_output_layout_and_equivariance_over_o3(water):
         out = model(data[0])
         assert out.shape == c.coefficients.shape
         # the O atom's block is its head applied to its features, at its offset
-        h = model.features(data[0])
+        h = model.hidden_features(data[0])
         o_block = model.heads["8"](h[:1]) * model.scale_8 + model.shift_8
         torch.testing.assert_close(out[:basis.elements[8].dim], o_block[0])
         irreps = sum((basis.irreps(int(z)) for z in c.numbers), o3.Irreps(""))

@@ -5,7 +5,7 @@ import pytest
 from ase.build import bulk
 from ase.calculators.emt import EMT
 
-from tutorial_utils.emt import TorchEMT
+from tutorial_utils.lessons.emt import TorchEMT
 
 
 def _distorted_copper():

@@ -114,20 +114,20 @@ def test_displayed_source_is_the_current_source(path):
 
 def _show_source_notebook(shown: str) -> nbformat.NotebookNode:
     return new_notebook(cells=[
-        new_code_cell("from tutorial_utils.notebook_cells import colab_url, show_source"),
-        new_code_cell("show_source(colab_url)", execution_count=2, outputs=[new_output(
+        new_code_cell("from tutorial_utils.notebook_cells import show_source\nfrom tutorial_utils.runtime import pick"),
+        new_code_cell("show_source(pick)", execution_count=2, outputs=[new_output(
             "display_data", data={"text/markdown": shown, "text/plain": "<Markdown>"})]),
     ])
 
 
 def test_stale_display_check_fails_on_an_old_source():
-    from tutorial_utils.notebook_cells import colab_url
+    from tutorial_utils.runtime import pick
 
-    current = notebook_prose.show_source_markdown(colab_url)
+    current = notebook_prose.show_source_markdown(pick)
     assert notebook_prose.stale_source_displays(_show_source_notebook(current)) == []
     old = current.replace("return", "return  # an older version\n    return", 1)
     (problem,) = notebook_prose.stale_source_displays(_show_source_notebook(old))
-    assert "colab_url" in problem and "re-store" in problem
+    assert "pick" in problem and "re-store" in problem
 
 
 def test_stale_display_check_needs_an_importable_object():

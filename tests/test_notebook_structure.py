@@ -4,7 +4,7 @@ a summary, exercises with solution cells, references."""
 import nbformat
 import pytest
 
-from tutorial_utils.notebook_cells import colab_url, setup_cell
+from tools.notebook_cells import colab_url, setup_cell
 
 from .notebook_files import ALL, CURRICULUM, ROOT, ids
 

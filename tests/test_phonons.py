@@ -14,6 +14,7 @@ from ase.build import bulk
 
 from tutorial_utils.data.phonon import MalformedRowError, load_phonon_dos
 from tutorial_utils.phonons import (
+    CM1_TO_K,
     N_ELEMENTS,
     PhononDoSNet,
     average_frequency,
@@ -31,10 +32,10 @@ R_MAX = 4.0
 
 def small_model(**kwargs) -> PhononDoSNet:
     torch.manual_seed(0)
-    model = PhononDoSNet(r_max=R_MAX, l_max=2, mul=8, mul_vec=2, n_layers=2, n_basis=6,
+    model = PhononDoSNet(r_max=R_MAX, l_max=2, mul=8, mul_vec=2, num_layers=2, num_basis=6,
                          radial_hidden=8, **kwargs)
     with torch.no_grad():  # the element embedding starts at zero: give it values to test
-        model.embed.weight.normal_()
+        model.embedding.weight.normal_()
     return model.eval()
 
 
@@ -133,7 +134,8 @@ def test_heat_capacity_and_average_frequency_limits():
     high[-1] = 1.0  # all modes at 1000 cm^-1: x = 4.8, mostly frozen out
     cv = heat_capacity(freq, np.stack([low, high]), T=300.0)
     assert abs(cv[0] - 3.0) < 0.01
-    x = 1.438776877 * 1000 / 300
+    assert abs(CM1_TO_K - 1.438777) < 1e-6  # the second radiation constant h c / k_B, cm K (CODATA)
+    x = CM1_TO_K * 1000 / 300
     assert abs(cv[1] - 3 * x**2 * np.exp(x) / np.expm1(x) ** 2) < 1e-12
     assert abs(heat_capacity(freq, 7.0 * high)[0] - cv[1]) < 1e-12  # scale of g does not matter
     assert np.allclose(average_frequency(freq, np.stack([low, high])), [20.0, 1000.0])

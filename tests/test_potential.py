@@ -303,13 +303,13 @@ def _toy_frames(n: int, seed: int = 0):
 
 
 def test_build_train_predict_and_save_load(tmp_path):
-    from tutorial_utils.potential import build_potential, errors, predict, train_potential
+    from tutorial_utils.potential import build_potential, mean_absolute_errors, predict, train_potential
 
     data = _toy_frames(30)
     model = build_potential(SPECIES, data[:20], l_max=1, mul=8, num_layers=2)
-    before = errors(model, data[20:])["force_mae_meV_per_A"]
+    before = mean_absolute_errors(model, data[20:])["force_mae_meV_per_A"]
     history = train_potential(model, data[:20], data[20:25], epochs=4, frames_per_epoch=40, batch_size=5)
-    after = errors(model, data[25:])["force_mae_meV_per_A"]
+    after = mean_absolute_errors(model, data[25:])["force_mae_meV_per_A"]
     assert history.epochs == 4 and after < before  # it learns
     e, f = predict(model, data[25:])
     assert e.shape == (5,) and f.shape == (5, 9, 3)
@@ -346,13 +346,30 @@ SHIPPED = Path(__file__).resolve().parents[1] / "data" / "ethanol" / "ethanol_po
 def test_shipped_checkpoint_loads_and_is_trained():
     """Notebook 04's "load" path: the shipped weights fit the architecture and predict the
     held-out DFT forces far better than an untrained model."""
-    from tutorial_utils.potential import MODEL_HPARAMS, build_potential, errors
+    from tutorial_utils.potential import MODEL_HPARAMS, build_potential, mean_absolute_errors
 
     frames = load_frames(SHIPPED.parent / "ethanol_test.npz")
     data = frames_to_data(frames, MODEL_HPARAMS["r_max"], range(40))
     model = build_potential(SPECIES, data)
-    untrained = errors(model, data)["force_mae_meV_per_A"]
+    untrained = mean_absolute_errors(model, data)["force_mae_meV_per_A"]
     model.load_state_dict(torch.load(SHIPPED, weights_only=True))
-    trained = errors(model, data)
+    trained = mean_absolute_errors(model, data)
     assert trained["force_mae_meV_per_A"] < 0.3 * untrained
     assert trained["force_mae_meV_per_A"] < 150 and trained["energy_mae_meV_per_atom"] < 10
+
+
+@pytest.mark.skipif(not SHIPPED.exists(), reason="no shipped checkpoint yet")
+def test_pretrained_gives_the_recorded_held_out_errors():
+    """``pretrained()`` returns the shipped model (state_dict, weights_only) with the held-out
+    errors data/ethanol/train_potential.py recorded when it made the weights."""
+    import json
+
+    from tutorial_utils.potential import MODEL_HPARAMS, mean_absolute_errors, pretrained
+
+    recorded = json.loads(SHIPPED.with_suffix(".json").read_text())["errors"]["test"]
+    model = pretrained()
+    assert not model.training and model.species == [1, 6, 8]
+    frames = load_frames(SHIPPED.parent / "ethanol_test.npz")
+    got = mean_absolute_errors(model, frames_to_data(frames, MODEL_HPARAMS["r_max"]))
+    for key, value in recorded.items():
+        assert abs(got[key] - value) < 2e-3, (key, got[key], value)  # recorded to 3 decimals

@@ -1,4 +1,4 @@
-"""3D Tetris (tutorial_utils.tetris): the shapes are what they claim, the e3nn model is
+"""3D Tetris (tutorial_utils.lessons.tetris): the shapes are what they claim, the e3nn model is
 E(3)-equivariant (parity included), the distance model cannot tell the chiral pair apart."""
 
 import itertools
@@ -7,8 +7,7 @@ import pytest
 import torch
 from e3nn.util.test import assert_equivariant, equivariance_error
 
-from tutorial_utils.symmetry import random_o3
-from tutorial_utils.tetris import (
+from tutorial_utils.lessons.tetris import (
     CHIRAL_PAIR,
     NAMES,
     SHAPES,
@@ -23,6 +22,7 @@ from tutorial_utils.tetris import (
     shape_tensor,
     superposition_rmsd,
 )
+from tutorial_utils.symmetry import random_o3
 
 MIRROR_Y = torch.diag(torch.tensor([1.0, -1.0, 1.0], dtype=torch.float64))
 

@@ -40,13 +40,12 @@ from tutorial_utils.symmetry import default_dtype
 
 BOHR = 0.52917721092  # Å per Bohr, the value pyscf uses (pyscf.data.nist.BOHR)
 
-_SYMBOLS = ("X H He Li Be B C N O F Ne Na Mg Al Si P S Cl Ar K Ca Sc Ti V Cr Mn Fe Co Ni Cu "
-            "Zn Ga Ge As Se Br Kr").split()
-
-
 def element_symbol(z: int) -> str:
-    """Chemical symbol of atomic number ``z`` (``"Z=99"`` beyond krypton)."""
-    return _SYMBOLS[z] if 0 < z < len(_SYMBOLS) else f"Z={z}"
+    """Chemical symbol of atomic number ``z`` (``ase.data.chemical_symbols``; ``"Z=..."`` for a
+    number that is not an element)."""
+    from ase.data import chemical_symbols
+
+    return chemical_symbols[z] if 0 < z < len(chemical_symbols) else f"Z={z}"
 
 
 # The cyclic permutation r -> (z, x, y): e3nn's Y_l(r) = libcint's Y_l(P r).
@@ -418,15 +417,17 @@ def integration_grid(positions: torch.Tensor | np.ndarray, numbers: Sequence[int
     unit = np.stack([np.outer(st, np.cos(phi)), np.outer(st, np.sin(phi)),
                      np.outer(ct, np.ones_like(phi))], -1).reshape(-1, 3)
     w_ang = np.outer(w_ct, np.full(len(phi), 2 * np.pi / len(phi))).reshape(-1)
-    pts, wts, owner = [], [], []
+    pts_list: list[torch.Tensor] = []
+    wts_list: list[torch.Tensor] = []
+    owner_list: list[torch.Tensor] = []
     for a, z in enumerate(numbers):
         r_m = _BECKE_RM_A.get(int(z), 0.5)
         r = r_m * (1 + x) / (1 - x)
         w_r = w_x * r**2 * 2 * r_m / (1 - x) ** 2
-        pts.append(torch.as_tensor((r[:, None, None] * unit[None]).reshape(-1, 3)) + pos[a])
-        wts.append(torch.as_tensor(np.outer(w_r, w_ang).reshape(-1)))
-        owner.append(torch.full((len(r) * len(unit),), a))
-    pts, wts, owner = torch.cat(pts), torch.cat(wts), torch.cat(owner)
+        pts_list.append(torch.as_tensor((r[:, None, None] * unit[None]).reshape(-1, 3)) + pos[a])
+        wts_list.append(torch.as_tensor(np.outer(w_r, w_ang).reshape(-1)))
+        owner_list.append(torch.full((len(r) * len(unit),), a))
+    pts, wts, owner = torch.cat(pts_list), torch.cat(wts_list), torch.cat(owner_list)
     if len(numbers) > 1:  # Becke partition: w_A(x) = P_A(x) / sum_B P_B(x)
         k = min(neighbours, len(numbers))
         d_ab = torch.cdist(pos, pos)

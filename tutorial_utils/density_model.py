@@ -4,7 +4,7 @@ The target (see :mod:`tutorial_utils.density`) is the density of a cluster fitte
 auxiliary basis: every atom carries a coefficient vector whose irreps depend on its element,
 for example ``6x0e+4x1o+3x2e+1x3o+1x4e`` for O and ``3x0e+1x1o+1x2e`` for H in
 def2-universal-jfit. :class:`DensityModel` is the NequIP-style network of notebook 04 (the same
-:class:`~tutorial_utils.potential.InteractionBlock`) with a different readout:
+:class:`~tutorial_utils.nn.EquivariantBackbone`) with a different readout:
 
 1. species one-hot -> scalar features; ``num_layers`` interaction blocks with hidden features up
    to ``l = 4`` (the highest l of the basis);
@@ -33,8 +33,8 @@ from torch import nn
 from torch_geometric.data import Data
 
 from .density import BasisSet, Cluster
-from .graphs import edge_vectors, radius_graph
-from .potential import BesselBasis, InteractionBlock, PolynomialCutoff, average_num_neighbors
+from .graphs import radius_graph
+from .nn import EquivariantBackbone, SpeciesOneHot, average_num_neighbors
 
 __all__ = ["DENSITY_HPARAMS", "DensityModel", "average_num_neighbors", "clusters_to_data", "coefficient_loss",
            "predict_coefficients", "train_density_model"]
@@ -55,7 +55,7 @@ def clusters_to_data(clusters: Sequence[Cluster], r_max: float, dtype: torch.dty
     return out
 
 
-class DensityModel(nn.Module):
+class DensityModel(EquivariantBackbone):
     """Equivariant network: ``Data`` (pos, z, edge_index) -> flat density coefficients (K,).
 
     Args:
@@ -69,41 +69,29 @@ class DensityModel(nn.Module):
         avg_num_neighbors: normalises the neighbour sum (set it from the training data).
     """
 
+    dims: torch.Tensor  # (S,) coefficients per atom of each species
+
     def __init__(self, basis: BasisSet, r_max: float = 3.5, num_layers: int = 3,
                  irreps_hidden: str | o3.Irreps = DENSITY_HPARAMS["irreps_hidden"], l_max_sh: int = 3,
                  num_basis: int = 8, radial_hidden: int = 32, avg_num_neighbors: float = 6.0) -> None:
-        super().__init__()
-        if r_max <= 0 or num_layers < 1:
-            raise ValueError(f"need r_max > 0 and num_layers >= 1, got {r_max} and {num_layers}")
-        self.basis = basis
-        self.species = sorted(basis.elements)
-        self.r_max = float(r_max)
-        self.irreps_hidden = o3.Irreps(irreps_hidden).simplify()
-        self.irreps_out = {z: basis.irreps(z) for z in self.species}
-        have = {ir for _, ir in self.irreps_hidden}
-        for z, irreps in self.irreps_out.items():
+        species_onehot = SpeciesOneHot(basis.elements.keys())
+        irreps_out = {z: basis.irreps(z) for z in species_onehot.species}
+        have = {ir for _, ir in o3.Irreps(irreps_hidden)}
+        for z, irreps in irreps_out.items():
             missing = [str(ir) for _, ir in irreps if ir not in have]
             if missing:
-                raise ValueError(f"irreps_hidden {self.irreps_hidden} lacks {missing}, which the basis of "
-                                 f"Z={z} needs; add them")
-        index = torch.full((119,), -1, dtype=torch.long)
-        index[torch.tensor(self.species)] = torch.arange(len(self.species))
-        self.register_buffer("z_to_index", index, persistent=False)
+                raise ValueError(f"irreps_hidden {o3.Irreps(irreps_hidden).simplify()} lacks {missing}, which "
+                                 f"the basis of Z={z} needs; add them")
+        num_species = len(species_onehot.species)
+        super().__init__(num_species, num_species, irreps_hidden, r_max, l_max_sh, num_layers, num_basis,
+                         radial_hidden, avg_num_neighbors=avg_num_neighbors)
+        self.basis = basis
+        self.species_onehot = species_onehot
+        self.species = species_onehot.species
+        self.irreps_basis = irreps_out
         self.register_buffer("dims", torch.tensor([basis.elements[z].dim for z in self.species]),
                              persistent=False)
-        self.irreps_sh = o3.Irreps.spherical_harmonics(l_max_sh)
-        self.radial_basis = BesselBasis(r_max, num_basis)
-        self.cutoff = PolynomialCutoff(r_max)
-        n_species = len(self.species)
-        mul0 = self.irreps_hidden.count("0e")
-        self.embedding = o3.Linear(f"{n_species}x0e", f"{mul0}x0e")
-        blocks, irreps = [], o3.Irreps(f"{mul0}x0e")
-        for _ in range(num_layers):
-            blocks.append(InteractionBlock(irreps, self.irreps_hidden, self.irreps_sh, n_species, num_basis,
-                                           radial_hidden, avg_num_neighbors))
-            irreps = blocks[-1].irreps_out
-        self.blocks = nn.ModuleList(blocks)
-        self.heads = nn.ModuleDict({str(z): o3.Linear(irreps, self.irreps_out[z]) for z in self.species})
+        self.heads = nn.ModuleDict({str(z): o3.Linear(self.irreps_out, irreps_out[z]) for z in self.species})
         for z in self.species:
             dim = basis.elements[z].dim
             self.register_buffer(f"shift_{z}", torch.zeros(dim))
@@ -125,7 +113,7 @@ class DensityModel(nn.Module):
             c = torch.stack(blocks[z])  # (n_atoms_z, dim)
             shift, scale = torch.zeros(c.shape[1], dtype=c.dtype), torch.ones(c.shape[1], dtype=c.dtype)
             start = 0
-            for mul, ir in self.irreps_out[z]:
+            for mul, ir in self.irreps_basis[z]:
                 for _ in range(mul):
                     sl = slice(start, start + ir.dim)
                     if ir.l == 0:
@@ -149,28 +137,18 @@ class DensityModel(nn.Module):
     def species_index(self, z: torch.Tensor) -> torch.Tensor:
         """Atomic numbers (N,) -> head index (N,); a clear error for an element without a basis."""
         self.basis.check_numbers(z.cpu().numpy())
-        return self.z_to_index[z]
+        return self.species_onehot.index(z)
 
-    def features(self, data: Data) -> torch.Tensor:
-        """Hidden features (N, irreps_hidden.dim) after the interaction blocks."""
-        graph_r_max = getattr(data, "r_max", None)
-        if graph_r_max is not None and float(graph_r_max.min()) < self.r_max - 1e-6:
-            raise ValueError(f"the graph was built with r_max = {float(graph_r_max.min())} Å, the model needs "
-                             f"{self.r_max} Å; rebuild it with clusters_to_data(..., r_max={self.r_max})")
-        onehot = nn.functional.one_hot(self.species_index(data.z), len(self.species)).to(data.pos.dtype)
-        edge_vec = edge_vectors(data)
-        edge_len = edge_vec.norm(dim=-1)
-        edge_sh = o3.spherical_harmonics(self.irreps_sh, edge_vec, normalize=True, normalization="component")
-        edge_radial = self.radial_basis(edge_len) * self.cutoff(edge_len).unsqueeze(-1)
-        h = self.embedding(onehot)
-        for block in self.blocks:
-            h = block(h, onehot, data.edge_index, edge_sh, edge_radial)
-        return h
+    def hidden_features(self, data: Data) -> torch.Tensor:
+        """Hidden features (N, irreps_hidden.dim) after the interaction blocks (the backbone)."""
+        self.species_index(data.z)  # a clear error for an element the basis lacks
+        onehot = self.species_onehot(data.z, data.pos.dtype)
+        return self.features(data, onehot, onehot)
 
     def forward(self, data: Data) -> torch.Tensor:
         """Flat coefficients (K,): each atom's block (its element's irreps) in atom order."""
         index = self.species_index(data.z)
-        h = self.features(data)
+        h = self.hidden_features(data)
         dims = self.dims[index]
         offsets = torch.cumsum(dims, 0) - dims
         out = h.new_zeros(int(dims.sum()))

@@ -86,9 +86,9 @@ def ideal_environment(name: str, d_nn: float = 1.0, dtype: torch.dtype | None = 
         vec = np.concatenate([np.eye(3), -np.eye(3)])
     elif name == "ico":
         g = (1 + math.sqrt(5)) / 2
-        v = [(0, a, b * g) for a in (1, -1) for b in (1, -1)]
-        v = [p for x in v for p in (x, (x[1], x[2], x[0]), (x[2], x[0], x[1]))]
-        vec = np.array(v, float) / math.sqrt(1 + g**2)
+        seeds = [(0.0, a, b * g) for a in (1.0, -1.0) for b in (1.0, -1.0)]  # cyclic permutations of these
+        vertices = [p for x in seeds for p in (x, (x[1], x[2], x[0]), (x[2], x[0], x[1]))]
+        vec = np.array(vertices, float) / math.sqrt(1 + g**2)
     else:
         raise ValueError(f"unknown environment {name!r}; choose one of {', '.join(_ENVIRONMENTS)}")
     return torch.as_tensor(vec * d_nn, dtype=dtype)
@@ -142,7 +142,7 @@ def sh_projection(edge_vec: torch.Tensor, l_max: int, radial: torch.Tensor | Non
         raise ValueError(f"radial has {radial.shape[0]} rows but there are {edge_vec.shape[0]} vectors")
     terms = radial[:, :, None] * Y[:, None, :]  # (E, n_radial, dim)
     single = edge_center is None
-    if single:
+    if edge_center is None:
         edge_center = torch.zeros(edge_vec.shape[0], dtype=torch.long, device=edge_vec.device)
         num_centers = 1
     elif num_centers is None:
@@ -197,6 +197,8 @@ class Bispectrum(torch.nn.Module):
 
     Input (..., n_radial, (l_max+1)^2); output (..., n_radial * len(self.paths)).
     """
+
+    gather: torch.Tensor  # columns of c_l3 for each path, in path order
 
     def __init__(self, l_max: int):
         super().__init__()

@@ -211,7 +211,7 @@ def _make_data(
     check_positions(pos_t)
     cell_t = torch.as_tensor(np.array(cell, dtype=np.float64)).to(dtype).view(1, 3, 3)
     if np.any(pbc):
-        edge_index, edge_shift = periodic_radius_graph(pos, cell, pbc, r_max)
+        edge_index, edge_shift = periodic_radius_graph(pos, cell, [bool(p) for p in np.broadcast_to(pbc, 3)], r_max)
     else:
         edge_index = radius_graph(pos_t, r_max)
         edge_shift = torch.zeros(edge_index.shape[1], 3, dtype=dtype)

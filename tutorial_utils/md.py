@@ -15,6 +15,7 @@ Units: Å, eV, fs (ASE's internal time unit is converted at the boundary), K, de
 from __future__ import annotations
 
 import time
+import timeit
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -213,9 +214,4 @@ def time_per_call(fn: Callable[[], object], calls: int = 50, warmup: int = 3,
     (steadier on a shared machine)."""
     for _ in range(warmup):
         fn()
-    times = []
-    for _ in range(calls):
-        t0 = clock()
-        fn()
-        times.append(clock() - t0)
-    return float(np.median(times))
+    return float(np.median(timeit.repeat(fn, timer=clock, number=1, repeat=calls)))

@@ -12,6 +12,7 @@ import torch
 from .training import History
 
 __all__ = [
+    "element_color",
     "density_isosurfaces",
     "parity_plot",
     "plot_history",
@@ -20,13 +21,12 @@ __all__ = [
     "view_structure",
 ]
 
-# Jmol-like colours for the elements the curriculum meets; others fall back to grey.
-_COLORS = {1: "#FFFFFF", 6: "#909090", 7: "#3050F8", 8: "#FF0D0D", 9: "#90E050", 11: "#AB5CF2",
-           12: "#8AFF00", 13: "#BFA6A6", 14: "#F0C8A0", 15: "#FF8000", 16: "#FFFF30", 17: "#1FF01F",
-           19: "#8F40D4", 20: "#3DFF00", 26: "#E06633", 29: "#C88033", 30: "#7D80B0", 31: "#C28F8F",
-           32: "#668F8F", 33: "#BD80E3", 34: "#FFA100", 35: "#A62929", 38: "#00FF00", 47: "#C0C0C0",
-           49: "#A67573", 50: "#668080", 51: "#9E63B5", 52: "#D47A00", 53: "#940094", 56: "#00C900",
-           79: "#FFD123", 83: "#9E4FB5"}
+def element_color(z: int) -> str:
+    """Jmol's colour of element ``z`` (``ase.data.colors.jmol_colors``) as ``#RRGGBB``."""
+    from ase.data.colors import jmol_colors
+
+    r, g, b = (int(round(255 * c)) for c in jmol_colors[int(z)])
+    return f"#{r:02X}{g:02X}{b:02X}"
 
 
 def plot_history(history: History, metric: str | None = None, log: bool = True, ax=None):
@@ -108,12 +108,12 @@ def view_structure(atoms, color_by: Sequence[float] | None = None, title: str = 
     if show_cell and cell is not None:
         corners = np.array([[a, b, c] for a in (0, 1) for b in (0, 1) for c in (0, 1)]) @ cell
         xs, ys, zs = [], [], []
-        for a in range(8):
-            for b in range(a + 1, 8):
-                if bin(a ^ b).count("1") == 1:
-                    xs += [corners[a, 0], corners[b, 0], None]
-                    ys += [corners[a, 1], corners[b, 1], None]
-                    zs += [corners[a, 2], corners[b, 2], None]
+        for m in range(8):
+            for n in range(m + 1, 8):
+                if (m ^ n).bit_count() == 1:
+                    xs += [corners[m, 0], corners[n, 0], None]
+                    ys += [corners[m, 1], corners[n, 1], None]
+                    zs += [corners[m, 2], corners[n, 2], None]
         traces.append(go.Scatter3d(x=xs, y=ys, z=zs, mode="lines", line=dict(color="black", width=2),
                                    hoverinfo="skip", showlegend=False))
     from ase.data import chemical_symbols
@@ -123,7 +123,7 @@ def view_structure(atoms, color_by: Sequence[float] | None = None, title: str = 
     if color_by is not None:
         marker.update(color=np.asarray(color_by), colorscale="Viridis", showscale=True)
     else:
-        marker.update(color=[_COLORS.get(int(z), "#C0C0C0") for z in numbers])
+        marker.update(color=[element_color(int(z)) for z in numbers])
     traces.append(go.Scatter3d(x=pos[:, 0], y=pos[:, 1], z=pos[:, 2], mode="markers", marker=marker,
                                text=[f"{chemical_symbols[z]} {k}" for k, z in enumerate(numbers)],
                                hoverinfo="text", showlegend=False))
@@ -213,7 +213,7 @@ def density_isosurfaces(positions: torch.Tensor, numbers: Sequence[int], dft, pr
         fig.add_trace(go.Isosurface(value=values.astype(np.float32), isomin=lo_v, isomax=hi_v, surface_count=count,
                                     colorscale=scale, opacity=0.5, **common), 1, col)
     p = ((pos - lo) / h).numpy().astype(np.float32)  # atoms in voxel units
-    colors = [_COLORS.get(int(zz), "#C0C0C0") for zz in numbers]
+    colors = [element_color(int(zz)) for zz in numbers]
     for col in (1, 2, 3):
         fig.add_trace(go.Scatter3d(x=p[:, 0], y=p[:, 1], z=p[:, 2], mode="markers", showlegend=False,
                                    marker=dict(size=4, color=colors, line=dict(color="black", width=1))), 1, col)

@@ -278,7 +278,7 @@ _C2Z = ((0.0, 0.0, 1.0), math.pi)
 
 # Generators in the standard Cartesian setting: 4-fold and 6-fold axes along z,
 # cubic 3-fold axis along [111], 2-fold axis along x.
-POINT_GROUPS: dict[str, list[tuple]] = {
+POINT_GROUPS: dict[str, list[tuple | str]] = {  # a generator: a matrix given by tuples, or a name
     "C1": [],
     "Ci": ["I"],
     "C2h": [_C2Z, "I"],

@@ -15,7 +15,6 @@ from __future__ import annotations
 import copy
 import math
 import os
-import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -23,10 +22,12 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from tqdm.auto import tqdm
 
 from .runtime import seed_everything
 
-LossFn = Callable[[torch.nn.Module, Any], tuple[torch.Tensor, dict[str, float]]]
+# (model, batch) -> (loss, metrics); the model argument is whatever model train() is given
+LossFn = Callable[[Any, Any], tuple[torch.Tensor, dict[str, float]]]
 
 __all__ = ["History", "evaluate", "progress_enabled", "train"]
 
@@ -71,21 +72,6 @@ def progress_enabled() -> bool:
     return os.environ.get("TUTORIAL_PROGRESS", "1").strip() not in {"0", "false", "no", "off"}
 
 
-def _tqdm():
-    """The notebook widget bar when ipywidgets is present and we run in a kernel, else text."""
-    if "ipykernel" in sys.modules:
-        try:
-            import ipywidgets  # noqa: F401
-            from tqdm.notebook import tqdm
-
-            return tqdm
-        except ImportError:
-            pass
-    from tqdm.std import tqdm
-
-    return tqdm
-
-
 def _move(batch: Any, device: torch.device) -> Any:
     return batch.to(device) if hasattr(batch, "to") else batch
 
@@ -94,7 +80,8 @@ class _BatchMean:
     """Running mean of a loss and metrics over batches, weighted by graphs per batch."""
 
     def __init__(self) -> None:
-        self.total, self.weight, self.sums = 0.0, 0.0, {}
+        self.total, self.weight = 0.0, 0.0
+        self.sums: dict[str, float] = {}
 
     def add(self, batch: Any, loss: torch.Tensor, metrics: dict[str, float]) -> None:
         w = float(getattr(batch, "num_graphs", 1))
@@ -170,6 +157,7 @@ def train(
     device = torch.device(device)
     model.to(device)
     opt = optimizer or torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+    sched: torch.optim.lr_scheduler.LRScheduler | torch.optim.lr_scheduler.ReduceLROnPlateau | None
     if schedule == "plateau":
         sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=5)
     elif schedule == "cosine":
@@ -184,7 +172,7 @@ def train(
     best_loss = math.inf
     bad_epochs = 0
     start = time.perf_counter()
-    bar = _tqdm()(range(epochs), desc="training", disable=not progress_enabled(), leave=False)
+    bar = tqdm(range(epochs), desc="training", disable=not progress_enabled(), leave=False)
     for epoch in bar:
         t0 = time.perf_counter()
         model.train()

@@ -23,9 +23,9 @@ from tutorial_utils.potential import (
     MODEL_HPARAMS,
     TRAIN_HPARAMS,
     build_potential,
-    errors,
     frames_to_data,
     load_frames,
+    mean_absolute_errors,
     split_indices,
     train_potential,
 )
@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in ["test", "t300", "t700"]:
         frames = load_frames(HERE / f"ethanol_{name}.npz")
         report["errors"][name] = {k: round(v, 3) for k, v in
-                                  errors(model, frames_to_data(frames, MODEL_HPARAMS["r_max"])).items()}
+                                  mean_absolute_errors(model, frames_to_data(frames, MODEL_HPARAMS["r_max"])).items()}
     (HERE / "ethanol_potential.json").write_text(json.dumps(report, indent=1) + "\n")
     print(json.dumps(report, indent=1))
     return 0

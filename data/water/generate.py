@@ -53,9 +53,9 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # tutorial_utils, also when not installed
-from tutorial_utils.data import generation  # noqa: E402
-from tutorial_utils.data.generation import claim, load_npz, now_utc, save_npz, versions  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # tools/ and tutorial_utils, also when not installed
+from tools import datagen as generation  # noqa: E402
+from tools.datagen import claim, load_npz, now_utc, save_npz, versions  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 N_DROPLET = 24  # water molecules in the MD droplet
@@ -373,12 +373,13 @@ def label_part(args: tuple[str, int, str, float, int]) -> tuple[str, str]:
         return path.name, "exists"
     if time.time() > deadline:
         return path.name, "skipped (time limit)"
-    if not claim(path):
+    lock = claim(path)
+    if lock is None:
         return path.name, "skipped (another process is labelling it)"
     try:
         return _label_part(name, k, out, threads)
     finally:
-        path.with_name(path.name + ".lock").unlink(missing_ok=True)
+        lock.release()
 
 
 

@@ -53,8 +53,8 @@ from tutorial_utils import pick
 from tutorial_utils.notebook_cells import show_source
 from tutorial_utils.plotting import view_structure
 from tutorial_utils.symmetry import random_o3, random_rotation, transform_atoms
-from tutorial_utils import tetris
-from tutorial_utils.tetris import DistanceMLP, EquivariantTetris, PlainMLP, accuracy
+from tutorial_utils.lessons import tetris
+from tutorial_utils.lessons.tetris import DistanceMLP, EquivariantTetris, PlainMLP, accuracy
 
 # Every model in this notebook is tiny: one thread avoids the cost of splitting small
 # operations between threads, and is the fastest choice on a 2-core machine.

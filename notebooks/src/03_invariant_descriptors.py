@@ -498,7 +498,7 @@ plt.show()
 # ask, atom by atom, which crystal structure its environment looks like.
 #
 # **The potential.** ASE's effective-medium theory (EMT) for copper (Jacobsen, Stoltze, Nørskov
-# 1996). ASE's calculator loops over atoms in Python, so `tutorial_utils.emt.TorchEMT` evaluates the
+# 1996). ASE's calculator loops over atoms in Python, so `tutorial_utils.lessons.emt.TorchEMT` evaluates the
 # same equations, with ASE's own parameters, for all atoms at once in torch and gets forces
 # ($-\partial E/\partial \mathbf x$) and the stress by automatic differentiation. First we check it
 # against ASE's EMT on a rattled, strained crystal:
@@ -510,7 +510,7 @@ from ase.calculators.emt import EMT
 from ase.md.langevinbaoab import LangevinBAOAB
 from ase.md.velocitydistribution import thermalize_momenta
 
-from tutorial_utils.emt import TorchEMT
+from tutorial_utils.lessons.emt import TorchEMT
 
 test = bulk("Cu", "fcc", a=3.61, cubic=True).repeat(2)
 test.rattle(0.1, seed=0)

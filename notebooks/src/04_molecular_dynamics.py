@@ -62,10 +62,10 @@ from tutorial_utils.md import (bond_angle_triples, bond_angles, bond_lengths, co
                                histogram_overlap, run_langevin, run_nve, time_per_call)
 from tutorial_utils.notebook_cells import show_source
 from tutorial_utils.plotting import parity_plot, plot_history, view_structure
+from tutorial_utils.nn import BesselBasis, EquivariantBackbone, InteractionBlock, PolynomialCutoff
 from tutorial_utils.potential import (MODEL_HPARAMS, TRAIN_HPARAMS, EquivariantCalculator, EquivariantPotential,
-                                      InteractionBlock, PolynomialCutoff, BesselBasis, build_potential, errors,
-                                      frames_for_error, frames_to_data, load_frames, predict, split_indices,
-                                      train_potential)
+                                      build_potential, frames_for_error, frames_to_data, load_frames,
+                                      mean_absolute_errors, predict, pretrained, split_indices, train_potential)
 from tutorial_utils.symmetry import assert_equivariant, default_dtype
 
 # Ethanol graphs are tiny (9 atoms): one thread avoids the cost of splitting small operations
@@ -205,18 +205,21 @@ plt.tight_layout()
 plt.show()
 
 # %% [markdown]
-# The interaction block, as written in `tutorial_utils.potential` (the tests use the same
-# code, so it lives in the package; it is shown here to be read). The sum over neighbours is
+# The interaction block, as written in `tutorial_utils.nn` (the curriculum's one toolkit:
+# notebooks 05 and 06 build their models from the same block, and the tests use it, so it
+# lives in the package; it is shown here to be read). The sum over neighbours is
 # `index_add_`: no compiled scatter extension is needed.
 
 # %%
 show_source(InteractionBlock)
 
 # %% [markdown]
-# The potential stacks the embedding, the blocks and the readout; `energy_forces` returns
-# $E$ and $-\partial E/\partial \vec x$:
+# The shared backbone stacks the embedding and the blocks; the potential is a thin head on it
+# (the readout to a per-atom energy), and `energy_forces` returns $E$ and
+# $-\partial E/\partial \vec x$:
 
 # %%
+show_source(EquivariantBackbone.features)
 show_source(EquivariantPotential.atomic_energies_of)
 show_source(EquivariantPotential.energy_forces)
 
@@ -324,7 +327,7 @@ if TRAIN:
     history = train_potential(model, train_data, valid_data, epochs=epochs)
     print(history.summary())
 else:
-    model.load_state_dict(torch.load(fetch("ethanol_potential"), weights_only=True))
+    model = pretrained()  # tutorial_utils.potential.pretrained: the state_dict, weights_only=True
     history = None
     print("loaded the shipped weights")
 
@@ -341,7 +344,7 @@ if history is not None:
 # for scale, the RMS force component at 500 K printed in section 1 is of order 1 eV/Å.
 
 # %%
-results = {name: errors(model, data) for name, data in test_data.items()}
+results = {name: mean_absolute_errors(model, data) for name, data in test_data.items()}
 for name, res in results.items():
     temperature = sets[name].metadata[0]["temperature_K"]
     print(f"{name:>5} ({temperature:.0f} K): energy MAE {res['energy_mae_meV_per_atom']:6.2f} meV/atom, "
@@ -378,7 +381,7 @@ for l_max in [1, 0]:
         subset = train_data[:n]  # nested: each subset contains the smaller ones
         m = build_potential(species, subset, l_max=l_max)
         train_potential(m, subset, valid_data, epochs=curve_epochs)
-        curve[l_max].append(errors(m, test_data["test"])["force_mae_meV_per_A"])
+        curve[l_max].append(mean_absolute_errors(m, test_data["test"])["force_mae_meV_per_A"])
         print(f"l_max = {l_max}, {n:4d} frames: force MAE {curve[l_max][-1]:6.1f} meV/Å")
 print(f"{len(sizes) * 2} models trained in {(time.perf_counter() - t0) / 60:.1f} min")
 

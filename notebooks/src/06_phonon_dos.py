@@ -57,10 +57,11 @@ from tutorial_utils import pick
 from tutorial_utils.data import fetch
 from tutorial_utils.data.phonon import load_phonon_dos
 from tutorial_utils.notebook_cells import show_source
-from tutorial_utils.phonons import (MODEL_HPARAMS, TRAIN_HPARAMS, Interaction, PhononDoSNet,
+from tutorial_utils.nn import InteractionBlock, average_num_neighbors
+from tutorial_utils.phonons import (MODEL_HPARAMS, TRAIN_HPARAMS, PhononDoSNet,
                                     average_frequency, cell_variants, crystal_to_data, dos_loss,
                                     dos_metrics, element_stratified_split, heat_capacity,
-                                    mean_num_neighbors, predict_dos)
+                                    predict_dos)
 from tutorial_utils.plotting import plot_history, view_structure
 from tutorial_utils.symmetry import random_o3, transform_atoms
 from tutorial_utils.training import train
@@ -146,7 +147,7 @@ print("node features x:", tuple(g.x.shape), "| nonzero entries for an Sb site:",
 t0 = time.perf_counter()
 graphs = [crystal_to_data(r.atoms, r_max, dos=r.dos) for r in records]
 print(f"{len(graphs)} graphs in {time.perf_counter() - t0:.1f} s, "
-      f"{mean_num_neighbors(graphs):.1f} neighbours per atom within {r_max} Å on average")
+      f"{average_num_neighbors(graphs):.1f} neighbours per atom within {r_max} Å on average")
 
 # %%
 fig = view_structure(example.atoms.repeat((2, 2, 1)), title="Mg3Sb2, 2x2x1 cells (Mg green, Sb purple)")
@@ -155,7 +156,8 @@ fig.show()
 # %% [markdown]
 # ## 2. An equivariant network for a whole spectrum
 #
-# The network (`tutorial_utils.phonons.PhononDoSNet`) follows the e3nn recipe of notebook 04:
+# The network (`tutorial_utils.phonons.PhononDoSNet`) is a head on the same backbone as
+# notebook 04's potential (`tutorial_utils.nn`: the same interaction block):
 #
 # 1. embed each node's features $x_i$ into scalars $h_i^{(0)}$;
 # 2. $L$ interaction layers: messages
@@ -163,7 +165,8 @@ fig.show()
 #    a tensor product of the neighbour's features with the spherical harmonics of the edge
 #    direction, weighted by a learned function of the distance (Bessel basis times a smooth
 #    cutoff at $r_\text{max}$); summed over neighbours, mixed linearly, passed through a
-#    gated nonlinearity, plus a self-connection;
+#    gated nonlinearity, plus a self-connection (here a plain linear map: the element
+#    information enters through the embedding, which also reads the mass);
 # 3. each atom's invariant (0e) features go through a small MLP and a softplus, giving a
 #    non-negative per-atom DoS $g_i(\nu_k) \ge 0$;
 # 4. the crystal's DoS is the **mean over its atoms**, divided by its maximum:
@@ -175,14 +178,15 @@ fig.show()
 # scalars (`51x0e`): the DoS does not change when the crystal rotates.
 
 # %%
-show_source(Interaction.forward)
+show_source(InteractionBlock.forward)
+show_source(PhononDoSNet.atom_dos)
 show_source(PhononDoSNet.forward)
 
 # %%
 torch.manual_seed(0)
-model = PhononDoSNet(**MODEL_HPARAMS, avg_num_neighbors=mean_num_neighbors(graphs))
+model = PhononDoSNet(**MODEL_HPARAMS, avg_num_neighbors=average_num_neighbors(graphs))
 print("hyperparameters:", MODEL_HPARAMS)
-print("irreps after each layer:", [str(layer.irreps_out) for layer in model.layers])
+print("irreps after each layer:", [str(block.irreps_out) for block in model.blocks])
 print(f"{sum(p.numel() for p in model.parameters())} parameters")
 
 # %%
@@ -354,7 +358,7 @@ tr, va, te = (rest[part] for part in element_stratified_split([element_sets[k] f
 print(f"{len(unseen_idx)} crystals contain Ge, Pd or Hf; the other {len(rest)} split {len(tr)}/{len(va)}/{len(te)}")
 
 torch.manual_seed(1)
-model_gen = PhononDoSNet(**MODEL_HPARAMS, avg_num_neighbors=mean_num_neighbors([graphs[k] for k in tr]))
+model_gen = PhononDoSNet(**MODEL_HPARAMS, avg_num_neighbors=average_num_neighbors([graphs[k] for k in tr]))
 history_gen = train(model_gen, dos_loss,
                     DataLoader([graphs[k] for k in tr[:pick(full=len(tr), quick=300)]], batch_size=16, shuffle=True),
                     DataLoader([graphs[k] for k in va], batch_size=64), epochs=pick(full=20, quick=6),

@@ -1,7 +1,8 @@
 """File helpers shared by the project's data generators (``data/ethanol/generate.py``,
 ``data/water/generate.py``): atomic npz writes with a JSON ``metadata`` entry, reading them
-back without pickle, lock files so that two labelling runs never work on the same part, and the
-provenance stamps (time, package versions) every file carries."""
+back without pickle, part locks (``filelock``) so that two labelling runs never work on the same
+part, the manifest of a data folder, and the provenance stamps (time, package versions) every
+file carries. Authoring-only: not part of the installed package."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
+from filelock import FileLock, Timeout
 
-from .registry import sha256sum
+from tutorial_utils.data.registry import sha256sum
 
 __all__ = ["claim", "load_npz", "now_utc", "save_npz", "sha256sum", "versions", "write_manifest"]
 
@@ -52,27 +54,19 @@ def versions(packages: Sequence[str] = ("ase", "tblite", "pyscf")) -> dict[str, 
     return out
 
 
-def claim(path: Path) -> bool:
-    """Take the lock file ``<path>.lock`` (holding our process id) so that two labelling runs
-    never work on the same part; a lock left by a process that no longer runs is taken over.
-    Returns False when a live process holds it."""
-    lock = path.with_name(path.name + ".lock")
-    for _ in range(2):
-        try:
-            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-        except FileExistsError:
-            try:
-                os.kill(int(lock.read_text().strip() or 0), 0)
-                return False  # its owner is alive
-            except (ProcessLookupError, ValueError):
-                lock.unlink(missing_ok=True)  # stale: try again
-                continue
-            except PermissionError:
-                return False
-        with os.fdopen(fd, "w") as fh:
-            fh.write(str(os.getpid()))
-        return True
-    return False
+def claim(path: Path) -> FileLock | None:
+    """Take the lock ``<path>.lock`` so that two labelling runs never work on the same part.
+
+    Returns the held lock (call ``release()`` when the part is written), or None when another
+    process holds it. The operating system drops the lock of a process that died, so a
+    stale lock file never blocks a later run.
+    """
+    lock = FileLock(path.with_name(path.name + ".lock"))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        return None
+    return lock
 
 
 def write_manifest(out: Path, count_key: str, describe: Callable[[dict], dict], **fields) -> dict:

@@ -23,7 +23,7 @@ import torch
 from e3nn import o3
 from e3nn.nn import Gate
 
-from .symmetry import kabsch_rotation
+from ..symmetry import kabsch_rotation
 
 __all__ = [
     "CHIRAL_PAIR",

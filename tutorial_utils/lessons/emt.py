@@ -15,7 +15,7 @@ import torch
 from ase.calculators.calculator import Calculator, all_changes
 from ase.calculators.emt import EMT, beta
 
-from .graphs import periodic_radius_graph
+from ..graphs import periodic_radius_graph
 
 __all__ = ["TorchEMT", "emt_atomic_energies"]
 
