@@ -47,7 +47,8 @@ release-check: env
 	$(PY) scripts/release_check.py
 
 lint: env
-	$(PY) -m ruff check tutorial_utils tests scripts benchmarks notebooks
+	$(PY) -m ruff check tutorial_utils tools tests scripts benchmarks notebooks data
+	$(PY) -m mypy
 
 notebooks: env
 	$(PY) scripts/run_notebooks.py

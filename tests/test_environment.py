@@ -64,3 +64,23 @@ def test_readme_commands_exist_and_ci_calls_the_test_command():
         assert f"make {target}" in readme
         assert re.search(rf"^{target}:", makefile, re.M), f"Makefile has no '{target}' target"
     assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_readme_and_package_docstring_list_every_module():
+    """The README's package table and tutorial_utils' docstring name every public module
+    (subpackages with their modules), so neither goes stale when a module is added."""
+    import pkgutil
+
+    import tutorial_utils
+
+    readme = (ROOT / "README.md").read_text()
+    table = readme[readme.index("## The package `tutorial_utils`"):readme.index("## Repository layout")]
+    for info in pkgutil.iter_modules(tutorial_utils.__path__):
+        if info.name.startswith("_"):
+            continue
+        assert f"`{info.name}`" in table, f"README's package table lacks tutorial_utils.{info.name}"
+        assert f"tutorial_utils.{info.name}`" in tutorial_utils.__doc__, f"package docstring lacks {info.name}"
+        if info.ispkg and info.name in ("nn", "potential", "phonons"):
+            sub = __import__(f"tutorial_utils.{info.name}", fromlist=["_"])
+            for child in pkgutil.iter_modules(sub.__path__):
+                assert f"`{child.name}`" in table, f"README's package table lacks {info.name}.{child.name}"

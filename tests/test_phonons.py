@@ -222,3 +222,14 @@ def test_potential_phonon_dos_of_copper_with_emt():
     assert dos.shape == (51,) and abs(dos.max() - 1) < 1e-12 and (dos >= 0).all()
     # copper's phonons end near 7 THz (about 240 cm^-1): nothing above 400 cm^-1
     assert dos[freq > 400].max() < 1e-3 and average_frequency(freq, dos)[0] < 250
+
+
+def test_crystal_to_data_refuses_a_molecule():
+    from ase.build import molecule
+
+    with pytest.raises(ValueError, match="needs a crystal.*pbc=\\[False, False, False\\].*atoms_to_data"):
+        crystal_to_data(molecule("H2O"), r_max=R_MAX)
+    slab = bulk("NaCl", "rocksalt", a=5.64)
+    slab.pbc = [True, True, False]
+    with pytest.raises(ValueError, match="periodic along all three"):
+        crystal_to_data(slab, r_max=R_MAX)

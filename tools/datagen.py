@@ -18,7 +18,8 @@ from filelock import FileLock, Timeout
 
 from tutorial_utils.data.registry import sha256sum
 
-__all__ = ["claim", "load_npz", "now_utc", "save_npz", "sha256sum", "versions", "write_manifest"]
+__all__ = ["claim", "load_npz", "manifest_path", "now_utc", "register_file", "save_npz", "sha256sum", "versions",
+           "write_manifest"]
 
 
 def save_npz(path: Path, metadata: dict, **arrays: np.ndarray) -> None:
@@ -69,12 +70,26 @@ def claim(path: Path) -> FileLock | None:
     return lock
 
 
-def write_manifest(out: Path, count_key: str, describe: Callable[[dict], dict], **fields) -> dict:
-    """Write ``out/manifest.json`` atomically and return it: for every npz in ``out`` its item
-    count (under ``count_key``: the length of its ``energy``, else of its ``positions``), size,
-    sha256 and ``describe(metadata)``; ``fields`` and the time are added at the top level. A file
-    that cannot be read is listed with its error, not skipped."""
+def manifest_path(out: Path, home: Path, set_name: str) -> Path:
+    """Where a generator writes the manifest of ``out``: the registry's manifest
+    ``tutorial_utils/data/manifests/<set_name>.json`` when ``out`` is the data set's own folder
+    ``home`` (so the package carries every sha256), else ``out/manifest.json`` (a scratch run)."""
+    if out.resolve() == home.resolve():
+        return Path(__file__).resolve().parents[1] / "tutorial_utils" / "data" / "manifests" / f"{set_name}.json"
+    return out / "manifest.json"
+
+
+def write_manifest(out: Path, count_key: str, describe: Callable[[dict], dict], target: Path | None = None,
+                   **fields) -> dict:
+    """Write the manifest of folder ``out`` atomically to ``target`` (default
+    ``out/manifest.json``) and return it: for every npz in ``out`` its item count (under
+    ``count_key``: the length of its ``energy``, else of its ``positions``), size, sha256 and
+    ``describe(metadata)``; for every other data file (``*.pt`` weights) its size and sha256;
+    ``fields`` and the time are added at the top level. A file that cannot be read is listed
+    with its error, not skipped."""
     files = {}
+    for p in sorted(out.glob("*.pt")):
+        files[p.name] = {"bytes": p.stat().st_size, "sha256": sha256sum(p), "kind": "trained weights (state_dict)"}
     for p in sorted(out.glob("*.npz")):
         try:
             meta, arr = load_npz(p)
@@ -84,7 +99,18 @@ def write_manifest(out: Path, count_key: str, describe: Callable[[dict], dict], 
         n = len(arr["energy"]) if "energy" in arr else len(arr["positions"])
         files[p.name] = {count_key: int(n), "bytes": p.stat().st_size, "sha256": sha256sum(p), **describe(meta)}
     manifest = dict(generated_utc=now_utc(), files=files, **fields)
-    tmp = out / "manifest.json.tmp"
+    target = target or out / "manifest.json"
+    tmp = target.with_name(target.name + ".tmp")
     tmp.write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
-    os.replace(tmp, out / "manifest.json")
+    os.replace(tmp, target)
     return manifest
+
+
+def register_file(manifest: Path, path: Path, **fields: object) -> None:
+    """Record ``path``'s size and sha256 (and ``fields``) in the manifest ``manifest``, in place
+    (for a file made after the manifest, such as trained weights)."""
+    data = json.loads(manifest.read_text())
+    data["files"][path.name] = {"bytes": path.stat().st_size, "sha256": sha256sum(path), **fields}
+    tmp = manifest.with_name(manifest.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
+    os.replace(tmp, manifest)

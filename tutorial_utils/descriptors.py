@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from ase import Atoms
 from e3nn import o3
 
 from .graphs import atoms_to_data, edge_vectors
@@ -226,7 +227,7 @@ class Bispectrum(torch.nn.Module):
         return b.flatten(-2)
 
 
-def structure_environments(atoms, r_max: float) -> tuple[torch.Tensor, torch.Tensor, int]:
+def structure_environments(atoms: Atoms, r_max: float) -> tuple[torch.Tensor, torch.Tensor, int]:
     """Neighbour vectors of every atom of an ``ase.Atoms`` within ``r_max`` Å.
 
     Returns ``edge_vec`` (E, 3) in Å (centre to neighbour), ``edge_center`` (E,) and the
@@ -237,7 +238,7 @@ def structure_environments(atoms, r_max: float) -> tuple[torch.Tensor, torch.Ten
     return edge_vectors(data), data.edge_index[1], data.num_nodes
 
 
-def structure_descriptors(atoms, r_max: float, l_max: int = 6, n_radial: int = 4,
+def structure_descriptors(atoms: Atoms, r_max: float, l_max: int = 6, n_radial: int = 4,
                           kind: str = "power", r_min: float = 0.0) -> torch.Tensor:
     """Per-atom invariant descriptors (N, F) of an ``ase.Atoms``.
 
@@ -257,14 +258,14 @@ def structure_descriptors(atoms, r_max: float, l_max: int = 6, n_radial: int = 4
     return Bispectrum(l_max).to(c.dtype)(c)
 
 
-def neighbour_average(atoms, features: torch.Tensor, r_cut: float) -> torch.Tensor:
-    """Average each atom's features (N, F) with those of its neighbours within ``r_cut`` Å.
+def neighbour_average(atoms: Atoms, features: torch.Tensor, r_max: float) -> torch.Tensor:
+    """Average each atom's features (N, F) with those of its neighbours within ``r_max`` Å.
 
     Averaging over the first shell (as in Lechner and Dellago's averaged ``q_l``, J. Chem.
     Phys. 129, 114707 (2008)) damps the thermal noise of a crystal, whose neighbours share
     its structure, while a liquid stays disordered. Returns (N, F).
     """
-    data = atoms_to_data(atoms, r_cut)
+    data = atoms_to_data(atoms, r_max)
     neighbour, centre = data.edge_index
     if features.shape[0] != data.num_nodes:
         raise ValueError(f"features have {features.shape[0]} rows but the structure has {data.num_nodes} atoms")

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
+from ase import Atoms
 from torch_geometric.data import Data
 
 __all__ = [
@@ -228,7 +229,7 @@ def _make_data(
     )
 
 
-def atoms_to_data(atoms, r_max: float, **extra: torch.Tensor) -> Data:
+def atoms_to_data(atoms: Atoms, r_max: float, **extra: torch.Tensor) -> Data:
     """Build a radius graph ``Data`` from an ``ase.Atoms`` (molecule or crystal).
 
     The result holds ``pos`` (N, 3) Å, ``z`` (N,) atomic numbers, ``cell`` (1, 3, 3) Å,

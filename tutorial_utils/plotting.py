@@ -8,6 +8,8 @@ from collections.abc import Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from ase import Atoms
+from torch_geometric.data import Data
 
 from .training import History
 
@@ -73,7 +75,7 @@ def parity_plot(y_true, y_pred, label: str = "", unit: str = "", ax=None):
     return ax
 
 
-def view_structure(atoms, color_by: Sequence[float] | None = None, title: str = "",
+def view_structure(atoms: Atoms | Data, color_by: Sequence[float] | None = None, title: str = "",
                    bonds: float | None = 1.2, show_cell: bool = True):
     """Interactive 3D view (plotly) of an ``ase.Atoms`` or a graph ``Data``.
 
@@ -84,7 +86,7 @@ def view_structure(atoms, color_by: Sequence[float] | None = None, title: str = 
     import plotly.graph_objects as go
     from ase.data import covalent_radii
 
-    if hasattr(atoms, "get_positions"):
+    if isinstance(atoms, Atoms):
         pos, numbers = atoms.get_positions(), atoms.get_atomic_numbers()
         cell = np.asarray(atoms.get_cell()) if atoms.pbc.any() else None
     else:

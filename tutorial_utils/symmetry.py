@@ -12,6 +12,7 @@ from contextlib import contextmanager
 
 import numpy as np
 import torch
+from ase import Atoms
 from e3nn import o3
 from e3nn.util.test import equivariance_error
 from torch_geometric.data import Data
@@ -89,7 +90,7 @@ def transform_data(data: Data, Q: torch.Tensor, t: torch.Tensor | None = None) -
     return out
 
 
-def transform_atoms(atoms, Q: np.ndarray | torch.Tensor, t: Sequence[float] | None = None):
+def transform_atoms(atoms: Atoms, Q: np.ndarray | torch.Tensor, t: Sequence[float] | None = None):
     """A copy of an ``ase.Atoms`` with positions ``pos @ Q.T + t`` and the cell rotated."""
     Q = np.asarray(Q, dtype=np.float64)
     out = atoms.copy()

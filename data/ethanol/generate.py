@@ -463,6 +463,7 @@ def write_manifest(out: Path) -> dict:
     return generation.write_manifest(
         out, "frames", lambda meta: dict(set=meta.get("set"), temperature_K=meta.get("temperature_K"),
                                          kind=meta.get("kind")),
+        target=generation.manifest_path(out, HERE, "ethanol"),
         part_size=PART, sets={k: dataclasses.asdict(v) for k, v in SETS.items()})
 
 

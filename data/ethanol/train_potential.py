@@ -5,21 +5,25 @@
 Uses exactly the notebook's split, architecture and training settings
 (``tutorial_utils.potential.MODEL_HPARAMS`` / ``TRAIN_HPARAMS``), writes the best
 ``state_dict`` to ``ethanol_potential.pt`` (load it with ``torch.load(..., weights_only=True)``)
-and its held-out errors to ``ethanol_potential.json``. Then update the registry's sha256
-(``tests/test_data_registry.py`` checks that they agree).
+and its held-out errors to ``ethanol_potential.json``, and records the weights' sha256 and size
+in the registry's manifest (``tutorial_utils/data/manifests/ethanol.json``; load the result with
+``tutorial_utils.potential.pretrained()``).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import torch
 
-from tutorial_utils.potential import (
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # tools/, also when not installed
+from tools.datagen import manifest_path, register_file  # noqa: E402
+from tutorial_utils.potential import (  # noqa: E402
     MODEL_HPARAMS,
     TRAIN_HPARAMS,
     build_potential,
@@ -51,6 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     history = train_potential(model, train_data, valid_data, epochs=args.epochs)
     seconds = time.perf_counter() - t0
     torch.save(model.state_dict(), HERE / "ethanol_potential.pt")
+    register_file(manifest_path(HERE, HERE, "ethanol"), HERE / "ethanol_potential.pt",
+                  kind="trained weights (state_dict)")
     report = {"model": MODEL_HPARAMS, "training": TRAIN_HPARAMS, "epochs": args.epochs,
               "n_train": n_train, "n_valid": N_VALID, "train_seconds": round(seconds, 1),
               "best_epoch": history.best_epoch + 1, "species": species,

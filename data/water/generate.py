@@ -540,6 +540,7 @@ def write_manifest(out: Path) -> dict:
     return generation.write_manifest(
         out, "items", lambda meta: dict(set=meta.get("set"), kind=meta.get("kind"),
                                         trajectory=meta.get("trajectory", meta.get("md_trajectory"))),
+        target=generation.manifest_path(out, HERE, "water"),
         sets={k: dataclasses.asdict(v) for k, v in SETS.items()},
         trajectories={k: dataclasses.asdict(v) for k, v in TRAJECTORIES.items()},
         note="items: clusters (dft_*, water_*) or snapshots (xtb_*)")

@@ -585,7 +585,7 @@ def atom_descriptors(structure) -> np.ndarray:
     s = structure.copy()
     s.set_cell(s.cell.array * (volume_ref * len(s) / s.get_volume()) ** (1 / 3), scale_atoms=True)
     p = structure_descriptors(s, r_max_cls, l_max_cls, n_radial_cls, kind="power", r_min=r_min_cls)
-    return neighbour_average(s, p, r_cut=3.0).numpy()
+    return neighbour_average(s, p, r_max=3.0).numpy()
 
 
 a_hcp = 3.61 / 2**0.5  # same nearest-neighbour distance as fcc, ideal c/a

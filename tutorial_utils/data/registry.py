@@ -1,4 +1,11 @@
-"""The registry of data sets and their checksummed, cached download.
+"""The registry of data sets and their checksummed, cached download (with pooch).
+
+The registry is declarative: every file's sha256 and size are written once, in a manifest
+under ``tutorial_utils/data/manifests/``: ``ethanol.json`` and ``water.json`` (written by the
+generators in ``data/<set>/``, which make those files) and ``external.json`` (files this
+project takes from elsewhere, with their address, licence and citation). They ship with the
+package, so an installed copy (Colab) knows every checksum. :data:`PROJECT_FILES` names the
+files a notebook fetches and says what each is.
 
 Where files go and come from:
 
@@ -18,13 +25,13 @@ mirror) is never left in the cache: the error says where it came from and what t
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["REGISTRY", "DataFile", "cache_dir", "fetch", "fetch_all", "sha256sum"]
+__all__ = ["MANIFESTS", "PROJECT_FILES", "REGISTRY", "DataFile", "cache_dir", "fetch", "fetch_all", "sha256sum"]
 
 
 @dataclass(frozen=True)
@@ -43,6 +50,32 @@ class DataFile:
 
 
 _REPO_ROOT = Path(__file__).resolve().parents[2]
+MANIFESTS = Path(__file__).resolve().parent / "manifests"
+
+#: The files of this project's data sets that notebooks fetch: {set: {file name: (name, what it is)}}.
+#: Their sha256s and sizes come from ``manifests/<set>.json``.
+PROJECT_FILES: dict[str, dict[str, tuple[str, str]]] = {
+    # notebook 04: GFN2-xTB MD geometries of ethanol labelled with PBE/def2-SVP (pyscf)
+    "ethanol": {
+        "ethanol_train.npz": ("ethanol_train", "training pool: ethanol at 500 K, DFT energies and forces"),
+        "ethanol_test.npz": ("ethanol_test", "held-out ethanol frames at 500 K from separate trajectories"),
+        "ethanol_t700.npz": ("ethanol_t700", "held-out ethanol frames at 700 K (transfer)"),
+        "ethanol_t300.npz": ("ethanol_t300", "held-out ethanol frames at 300 K (transfer)"),
+        "ethanol_potential.pt": ("ethanol_potential", "trained weights (state_dict) of notebook 04's "
+                                 "potential, made by data/ethanol/train_potential.py"),
+    },
+    # notebook 05: GFN2-xTB droplet geometries, PBE0/def2-SVP densities fitted onto def2-universal-jfit
+    "water": {
+        "water_train.npz": ("water_train", "training pool: water clusters of 3-10 molecules with fitted densities"),
+        "water_train_small.npz": ("water_train_small",
+                                  "training pool: water clusters of 3-7 molecules with fitted densities"),
+        "water_test.npz": ("water_test", "held-out water clusters of 3-10 molecules (own trajectory), "
+                           "with DFT density matrices"),
+        "water_large.npz": ("water_large", "held-out water clusters of 15 and 20 molecules, "
+                            "with DFT density matrices"),
+    },
+}
+_SECTIONS = {"ethanol": "ethanol", "water": "water clusters"}
 
 
 def _raw_url(repo_path: str) -> str:
@@ -51,87 +84,40 @@ def _raw_url(repo_path: str) -> str:
     return f"https://raw.githubusercontent.com/{REPO_SLUG}/{REPO_REF}/{repo_path}"
 
 
-def _project_file(folder: str, section: str, name: str, filename: str, sha256: str, size: int,
-                  description: str) -> DataFile:
-    """A file this project makes, kept in ``data/<folder>/`` of the repository."""
-    path = f"data/{folder}/{filename}"
-    return DataFile(name=name, filename=filename, url=_raw_url(path), sha256=sha256, size=size,
-                    description=description, repo_path=path,
-                    licence=f"CC BY 4.0 (made by this project, data/{folder}/generate.py)",
-                    citation=f"this repository, data/README.md ({section})")
+def _manifest(name: str) -> dict[str, dict]:
+    """The ``files`` table of ``manifests/<name>.json``."""
+    path = MANIFESTS / f"{name}.json"
+    try:
+        return json.loads(path.read_text())["files"]
+    except (OSError, json.JSONDecodeError, KeyError) as exc:
+        raise RuntimeError(f"the data manifest {path} is missing or broken ({exc}); reinstall the package "
+                           "or re-make the manifest with the data set's generator") from None
 
 
-def _ethanol(name: str, filename: str, sha256: str, size: int, description: str) -> DataFile:
-    return _project_file("ethanol", "ethanol", name, filename, sha256, size, description)
+def _project_entries() -> list[DataFile]:
+    entries = []
+    for folder, files in PROJECT_FILES.items():
+        manifest = _manifest(folder)
+        for filename, (name, description) in files.items():
+            if filename not in manifest or "sha256" not in manifest[filename]:
+                raise RuntimeError(f"manifests/{folder}.json lists no sha256 for {filename}; re-make the "
+                                   f"manifest (data/{folder}/)")
+            path = f"data/{folder}/{filename}"
+            entries.append(DataFile(
+                name=name, filename=filename, url=_raw_url(path), sha256=manifest[filename]["sha256"],
+                size=int(manifest[filename]["bytes"]), description=description, repo_path=path,
+                licence=f"CC BY 4.0 (made by this project, data/{folder}/generate.py)",
+                citation=f"this repository, data/README.md ({_SECTIONS[folder]})"))
+    return entries
 
 
-# Ethanol frames of notebook 04: GFN2-xTB MD geometries labelled with PBE/def2-SVP (pyscf).
-# The sha256s are those of data/ethanol/manifest.json (tests check they agree).
-_ETHANOL = [
-    _ethanol("ethanol_train", "ethanol_train.npz",
-             "50d8516fdb7b60a29832343b8c385f31255786a967f8b0898753a78b65a9497b", 654_681,
-             "training pool: ethanol at 500 K, DFT energies and forces"),
-    _ethanol("ethanol_test", "ethanol_test.npz",
-             "fdb3f45567f789e519cbe15eb5dfaa405a83193132d10ba2eba9da6fdd382fc0", 69_729,
-             "held-out ethanol frames at 500 K from separate trajectories"),
-    _ethanol("ethanol_t700", "ethanol_t700.npz",
-             "e5b96834c0db453c9cdc83de01d4d029a9ccb023b2fcfd7664e7a933a29756a0", 69_797,
-             "held-out ethanol frames at 700 K (transfer)"),
-    _ethanol("ethanol_t300", "ethanol_t300.npz",
-             "ebf1922736eba464c6bf783d9d25b0ed2104a5d71f93e9045889f3878398de6c", 69_655,
-             "held-out ethanol frames at 300 K (transfer)"),
-    _ethanol("ethanol_potential", "ethanol_potential.pt",
-             "908aaf26e168ead83d8bb544bfda9da63ad1d5aaf4149b857bd96054a87f3ea3", 107_694,
-             "trained weights (state_dict) of notebook 04's potential, made by "
-             "data/ethanol/train_potential.py"),
-]
+def _external_entries() -> list[DataFile]:
+    return [DataFile(name=f["name"], filename=filename, url=f["url"], sha256=f["sha256"], size=int(f["bytes"]),
+                     description=f["description"], licence=f["licence"], citation=f["citation"])
+            for filename, f in _manifest("external").items()]
 
 
-
-def _water(name: str, filename: str, sha256: str, size: int, description: str) -> DataFile:
-    return _project_file("water", "water clusters", name, filename, sha256, size, description)
-
-
-# Water clusters of notebook 05: GFN2-xTB droplet geometries, PBE0/def2-SVP densities fitted onto
-# def2-universal-jfit (pyscf). The sha256s are those of data/water/manifest.json (tests check).
-_WATER = [
-    _water("water_train", "water_train.npz",
-           "f0d9c21563aaa7c2926581bb609438fcad664e0fa1adc4a088f08e47df75eff1", 136_185,
-           "training pool: water clusters of 3-10 molecules with fitted densities"),
-    _water("water_train_small", "water_train_small.npz",
-           "dfae8caf21b699c1178f82e32d71e491dd3779ee88140a064edb7c07dcfb50c9", 620_437,
-           "training pool: water clusters of 3-7 molecules with fitted densities"),
-    _water("water_test", "water_test.npz",
-           "f27bcacf438be7404ecb488efd7a8ab0796a21346a8c0f1bdf665e689595f6b4", 1_871_019,
-           "held-out water clusters of 3-10 molecules (own trajectory), with DFT density matrices"),
-    _water("water_large", "water_large.npz",
-           "6a50284fef361f06e3cf4c49bb9af9bbffd72d0842f3ec444268f62681794ad0", 1_444_504,
-           "held-out water clusters of 15 and 20 molecules, with DFT density matrices"),
-]
-
-REGISTRY: dict[str, DataFile] = {
-    f.name: f
-    for f in [
-        DataFile(
-            name="phonon_dos",
-            filename="petretto_phonon_dos_1521.csv",
-            url=(
-                "https://raw.githubusercontent.com/ninarina12/phononDoS_tutorial/"
-                "036ba109f2ca82daa048c0012f40899ee32f02b9/data.csv"
-            ),
-            sha256="fe19bbabc4d49f13a3fb336ee6adff9d70d66e20375cabf56fbfa31cf4da1754",
-            size=2_486_028,
-            description="DFPT phonon densities of states of 1521 Materials Project crystals "
-            "(51 points on 0-1000 cm^-1, max-normalised) with their structures",
-            licence="MIT (the repository that publishes the processed file); the underlying "
-            "data: Petretto et al., CC BY 4.0",
-            citation="Petretto et al., Sci. Data 5, 180065 (2018); Chen et al., Adv. Sci. 8, "
-            "2004214 (2021)",
-        ),
-        *_ETHANOL,
-        *_WATER,
-    ]
-}
+REGISTRY: dict[str, DataFile] = {f.name: f for f in [*_external_entries(), *_project_entries()]}
 
 
 def cache_dir() -> Path:
@@ -193,41 +179,52 @@ def _mismatch(entry: DataFile, source: str, got: str, size: int) -> ValueError:
     )
 
 
+class _Downloader:
+    """pooch downloader that copies a local file (the checkout or a mirror folder) or
+    downloads a URL with pooch's HTTP downloader, and remembers what it wrote so that a
+    checksum error can say what arrived."""
+
+    def __init__(self, source: str, progress: bool) -> None:
+        self.source, self.progress = source, progress
+        self.got, self.size = "", 0
+
+    def __call__(self, url: str, output_file: str, pooch_obj: object) -> None:
+        if "://" in self.source:
+            import pooch
+
+            pooch.HTTPDownloader(progressbar=self.progress, timeout=60)(self.source, output_file, pooch_obj)
+        else:
+            shutil.copyfile(self.source, output_file)
+        self.got, self.size = sha256sum(output_file), os.path.getsize(output_file)
+
+
 def fetch(name: str, progress: bool = False) -> Path:
     """Return the local path of data set ``name``, downloading and verifying it if needed.
 
-    The file is checked against its sha256 before it enters the cache (written to a
-    temporary file in the cache folder, then atomically renamed), so an interrupted or
-    corrupt download never leaves a bad file behind.
+    pooch keeps the cache: a cached file with the registered sha256 is returned at once, a
+    missing or stale one is fetched from ``_source`` (the checkout, the mirror or its
+    address) into a temporary file, checked against its sha256, then moved into place, so an
+    interrupted or corrupt download never leaves a bad file behind.
     """
+    import pooch
+
     entry = _lookup(name)
     folder = cache_dir()
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / entry.filename
-    if target.is_file():
-        if sha256sum(target) == entry.sha256:
-            return target
-        target.unlink()  # stale or corrupt cache entry: fetch it again
+    if target.is_file() and sha256sum(target) == entry.sha256:
+        return target
     source = _source(entry)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{entry.filename}.", suffix=".part", dir=folder)
-    os.close(fd)
-    tmp = Path(tmp_name)
+    pooch.get_logger().setLevel("WARNING")  # no "Downloading ... to <local path>" lines in outputs
+    store = pooch.create(path=folder, base_url="", registry={entry.filename: f"sha256:{entry.sha256}"},
+                         urls={entry.filename: source if "://" in source else Path(source).as_uri()})
+    downloader = _Downloader(source, progress)
     try:
-        if "://" in source:
-            import pooch
-
-            downloader = pooch.HTTPDownloader(progressbar=progress, timeout=60)
-            downloader(source, str(tmp), None)
-        else:
-            shutil.copyfile(source, tmp)
-        got = sha256sum(tmp)
-        if got != entry.sha256:
-            raise _mismatch(entry, source, got, tmp.stat().st_size)
-        os.replace(tmp, target)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return target
+        return Path(store.fetch(entry.filename, downloader=downloader, progressbar=progress))
+    except ValueError as exc:
+        if downloader.got and downloader.got != entry.sha256:
+            raise _mismatch(entry, source, downloader.got, downloader.size) from None
+        raise ValueError(f"{entry.filename} from {source}: {exc}") from None
 
 
 def fetch_all(progress: bool = True) -> dict[str, Path]:

@@ -220,14 +220,14 @@ class EquivariantTetris(torch.nn.Module):
     """
 
     def __init__(self, irreps_out: str = "7x0e + 1x0o", l_max: int = 1, mul: int = 8,
-                 n_layers: int = 3, r_max: float = 1.1) -> None:
+                 num_layers: int = 3, r_max: float = 1.1) -> None:
         super().__init__()
         self.irreps_out = o3.Irreps(irreps_out)
         self.irreps_sh = o3.Irreps.spherical_harmonics(l_max)
         self.r_max = r_max
         irreps = o3.Irreps("0e")  # every node starts with the same scalar, 1
         self.tps, self.gates = torch.nn.ModuleList(), torch.nn.ModuleList()
-        for _ in range(n_layers - 1):
+        for _ in range(num_layers - 1):
             gated = o3.Irreps([(mul, (l, p)) for l in range(1, l_max + 1) for p in (1, -1)])
             gate = Gate(f"{mul}x0e + {mul}x0o", [torch.nn.functional.silu, torch.tanh],
                         f"{gated.num_irreps}x0e", [torch.sigmoid], gated)
