@@ -570,7 +570,7 @@ print(f"measured temperature minus thermostat setting: at most {np.abs(t_kin - t
 # References: perfect fcc, hcp and bcc copper at the same volume per atom, with random Gaussian
 # displacements of 0.05 to 0.2 Å standing in for thermal motion. Each atom gets the majority class
 # of its 5 nearest reference atoms (in standardised descriptor units), or is called *disordered*
-# when it is farther from them than 99% of the reference atoms are from their own 5 nearest
+# when it is farther from them than a fraction `quantile = 0.99` of the reference atoms are from their own 5 nearest
 # references. Snapshots are rescaled to the reference volume first, so that thermal expansion is
 # not mistaken for disorder.
 

@@ -361,7 +361,7 @@ torch.manual_seed(1)
 model_gen = PhononDoSNet(**MODEL_HPARAMS, avg_num_neighbors=average_num_neighbors([graphs[k] for k in tr]))
 history_gen = train(model_gen, dos_loss,
                     DataLoader([graphs[k] for k in tr[:pick(full=len(tr), quick=300)]], batch_size=16, shuffle=True),
-                    DataLoader([graphs[k] for k in va], batch_size=64), epochs=pick(full=20, quick=6),
+                    DataLoader([graphs[k] for k in va], batch_size=64), epochs=pick(full=35, quick=6),
                     lr=TRAIN_HPARAMS["lr"], weight_decay=TRAIN_HPARAMS["weight_decay"], schedule="cosine",
                     max_seconds=pick(full=240.0, quick=40.0), seed=1)
 print(history_gen.summary())
