@@ -53,6 +53,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("ref", help="git commit, branch or tag to compare with")
     parser.add_argument("--strict", action="store_true", help="exit 1 when any cell or count differs")
     args = parser.parse_args(argv)
+    if subprocess.run(["git", "rev-parse", "--verify", "-q", f"{args.ref}^{{commit}}"], cwd=ROOT,
+                      capture_output=True).returncode != 0:
+        parser.error(f"{args.ref!r} is not a commit of this repository (try HEAD, HEAD~1, a branch or a tag)")
     keys = ["notebook", "cells", "cells_then", "sources", "metadata", "outputs", "counts", "text_source_equal"]
     print("| " + " | ".join(keys) + " |")
     print("|" + " --- |" * len(keys))

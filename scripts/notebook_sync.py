@@ -37,6 +37,9 @@ TEMPLATE = NOTEBOOKS / "templates" / "template.ipynb"
 FORMAT = "py:percent"
 KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python3"}
 DERIVED_CELL_METADATA = ("slideshow",)  # set by this script, never written in a text source
+# editor state that Jupyter adds (a collapsed output, timings): not authored, never compared, dropped on sync
+EDITOR_CELL_METADATA = {"autoscroll", "collapsed", "scrolled", "trusted", "execution", "ExecuteTime", "jupyter",
+                        "editable", "deletable"}
 
 
 # --------------------------------------------------------------------------- slide types
@@ -95,7 +98,8 @@ def read_text(path: Path) -> nbformat.NotebookNode:
 
 def inputs(cell: nbformat.NotebookNode) -> tuple[str, str, dict]:
     """What a text source determines of a cell: its type, source and authored metadata."""
-    meta = {k: v for k, v in cell.metadata.items() if k not in DERIVED_CELL_METADATA}
+    meta = {k: v for k, v in cell.metadata.items()
+            if k not in DERIVED_CELL_METADATA and k not in EDITOR_CELL_METADATA}
     return cell.cell_type, cell.source, meta
 
 
@@ -127,9 +131,8 @@ def synced(text_nb: nbformat.NotebookNode, nb: nbformat.NotebookNode | None) -> 
     else:
         out = combine_inputs_with_outputs(text_nb, nb, fmt=FORMAT)
         out.metadata = nb.metadata
-    for cell in out.cells:
-        for key in DERIVED_CELL_METADATA:
-            cell.metadata.pop(key, None)
+    for cell, text_cell in zip(out.cells, text_nb.cells):
+        cell.metadata = nbformat.from_dict(inputs(text_cell)[2])  # authored metadata only
     return add_slide_metadata(out)
 
 

@@ -70,6 +70,11 @@ def metadata_problems() -> list[str]:
     if _meta.REPO_REF != f"v{project['version']}":
         problems.append(f"REPO_REF is {_meta.REPO_REF!r} but pyproject.toml's version is {project['version']!r} "
                         f"(expected REPO_REF = 'v{project['version']}')")
+    import tutorial_utils
+
+    if tutorial_utils.__version__ != project["version"]:
+        problems.append(f"tutorial_utils.__version__ is {tutorial_utils.__version__!r} but pyproject.toml's "
+                        f"version is {project['version']!r}: make them equal")
     if project.get("urls", {}).get("Source") != _meta.REPO_URL:
         problems.append(f"pyproject.toml [project.urls] Source is not {_meta.REPO_URL}")
     return problems

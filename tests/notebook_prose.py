@@ -27,6 +27,7 @@ import importlib
 import inspect
 import math
 import re
+from decimal import ROUND_HALF_UP, Decimal
 
 import nbformat
 
@@ -83,8 +84,12 @@ def is_supported(written: str, printed: set[float], percent: bool = False) -> bo
             decade = math.floor(math.log10(value))
             return any(p > 0 and math.floor(math.log10(p)) == decade for p in printed)
         return any(f"{p:.{digits}e}" == f"{value:.{digits}e}" for p in printed)
-    candidates = list(printed) + ([100 * p for p in printed] if percent else [])
-    return any(abs(round(p, digits) - value) < 0.5 * 10.0 ** (-digits - 3) for p in candidates)
+    candidates = [Decimal(repr(abs(p))) for p in printed]
+    if percent:
+        candidates += [c * 100 for c in candidates]
+    target = Decimal(written).copy_abs()
+    step = Decimal(1).scaleb(-digits)  # 10^-digits: the precision written
+    return any(c.quantize(step, rounding=ROUND_HALF_UP) == target for c in candidates)
 
 
 def prose_numbers(nb: nbformat.NotebookNode) -> list[tuple[int, str, bool, str]]:

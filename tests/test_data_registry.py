@@ -173,3 +173,19 @@ def test_register_file_records_a_new_file(tmp_path):
     register_file(manifest, weights, kind="trained weights")
     entry = json.loads(manifest.read_text())["files"]["w.pt"]
     assert entry == {"bytes": 7, "sha256": sha256sum(weights), "kind": "trained weights"}
+
+
+def test_a_manifest_without_a_file_leaves_the_package_importable(tmp_path, monkeypatch):
+    """While a data set is being re-made its manifest may lack a packed file: the registry
+    leaves that entry out and says why on fetch, instead of failing at import."""
+    import json
+
+    (tmp_path / "ethanol.json").write_text(json.dumps({"files": {}}))
+    (tmp_path / "water.json").write_text((registry.MANIFESTS / "water.json").read_text())
+    monkeypatch.setattr(registry, "MANIFESTS", tmp_path)
+    monkeypatch.setattr(registry, "UNREGISTERED", {})
+    entries = {e.name for e in registry._project_entries()}
+    assert "water_train" in entries and "ethanol_train" not in entries
+    monkeypatch.setattr(registry, "REGISTRY", {})
+    with pytest.raises(KeyError, match="ethanol_train.*lists no sha256 for ethanol_train.npz.*generate.py"):
+        fetch("ethanol_train")

@@ -73,6 +73,19 @@ def test_a_new_cell_gets_a_derived_slide_type_and_the_others_keep_outputs():
     assert "solution" in out.cells[4].metadata["tags"]
 
 
+def test_editor_state_is_neither_compared_nor_kept():
+    """JupyterLab adds ``scrolled``, ``collapsed`` or ``jupyter.outputs_hidden`` to cells: that
+    is not a difference from the text source, and a sync drops it."""
+    nb, text_nb = _stored_pair()
+    nb.cells[1].metadata["scrolled"] = True
+    nb.cells[2].metadata["jupyter"] = {"outputs_hidden": True}
+    assert notebook_sync.differences(text_nb, nb, "nb") == []
+    text_nb.cells[0].source += " Fixed."
+    out = notebook_sync.synced(text_nb, copy.deepcopy(nb))
+    assert "scrolled" not in out.cells[1].metadata and "jupyter" not in out.cells[2].metadata
+    assert out.cells[3].metadata["tags"] == ["solution"] and notebook_sync.differences(text_nb, out, "nb") == []
+
+
 def test_a_wrong_slide_type_is_reported():
     nb, text_nb = _stored_pair()
     nb.cells[1].metadata["slideshow"] = {"slide_type": "slide"}
@@ -164,6 +177,9 @@ def _prose_notebook(text: str, printed: str) -> nbformat.NotebookNode:
     ("A largest error of 1.3e-10.", "largest 1.3e-10", True),
     ("A largest error of 1.3e-10.", "largest 2.3e-10", False),
     ("45 % fewer steps.", "45.2", True),
+    ("It rounds to 0.13 here.", "value 0.125", True),                 # half up, not binary rounding
+    ("A 29 % share.", "fraction 0.285", True),
+    ("A shift of 0.52 eV.", "shift -0.52 eV", True),
     ("45 % fewer steps.", "43.0", False),
     ("NequIP reaches 2.8 meV/Å (Batzner et al., 2022).", "", True),   # cited
     ("Published: R² 0.56 (Kong 2022) on this set.", "", False),        # no citation pattern

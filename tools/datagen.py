@@ -6,9 +6,11 @@ file carries. Authoring-only: not part of the installed package."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sys
+import tempfile
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,10 +18,26 @@ from pathlib import Path
 import numpy as np
 from filelock import FileLock, Timeout
 
-from tutorial_utils.data.registry import sha256sum
-
 __all__ = ["claim", "load_npz", "manifest_path", "now_utc", "register_file", "save_npz", "sha256sum", "versions",
            "write_manifest"]
+
+
+def sha256sum(path: Path, chunk: int = 1 << 20) -> str:
+    """Hex sha256 of a file, read in chunks (the same digest the data registry checks)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(chunk), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _write_json_atomically(target: Path, data: dict) -> None:
+    """Write ``data`` to ``target`` through a uniquely named temporary file in the same folder,
+    so that two writers never share a temporary file and a reader never sees half a file."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(json.dumps(data, indent=1, sort_keys=True) + "\n")
+    os.replace(tmp, target)
 
 
 def save_npz(path: Path, metadata: dict, **arrays: np.ndarray) -> None:
@@ -99,10 +117,7 @@ def write_manifest(out: Path, count_key: str, describe: Callable[[dict], dict], 
         n = len(arr["energy"]) if "energy" in arr else len(arr["positions"])
         files[p.name] = {count_key: int(n), "bytes": p.stat().st_size, "sha256": sha256sum(p), **describe(meta)}
     manifest = dict(generated_utc=now_utc(), files=files, **fields)
-    target = target or out / "manifest.json"
-    tmp = target.with_name(target.name + ".tmp")
-    tmp.write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
-    os.replace(tmp, target)
+    _write_json_atomically(target or out / "manifest.json", manifest)
     return manifest
 
 
@@ -111,6 +126,4 @@ def register_file(manifest: Path, path: Path, **fields: object) -> None:
     (for a file made after the manifest, such as trained weights)."""
     data = json.loads(manifest.read_text())
     data["files"][path.name] = {"bytes": path.stat().st_size, "sha256": sha256sum(path), **fields}
-    tmp = manifest.with_name(manifest.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
-    os.replace(tmp, manifest)
+    _write_json_atomically(manifest, data)

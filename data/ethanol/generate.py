@@ -24,7 +24,9 @@ Steps
    fitting), in parts of ``PART`` consecutive frames; within a part each SCF starts from the
    previous frame's density matrix (pyscf's gradient scanner). Output:
    ``dft_<set>_t<k>_p<j>.npz``. Parts are labelled in an interleaved order, so a run stopped
-   early still leaves every set with some frames. ``manifest.json`` lists the parts.
+   early still leaves every set with some frames. The manifest
+   (``tutorial_utils/data/manifests/ethanol.json``; ``<out>/manifest.json`` for another ``--out``)
+   lists the parts.
 3. ``pack``: one file per set, ``ethanol_<set>.npz``, concatenating its finished parts.
 
 Every npz holds only numeric and string arrays (load with ``allow_pickle=False``), with a

@@ -78,15 +78,17 @@ def train_potential(model: EquivariantPotential, train_data: Sequence[Data], val
 
 def predict(model: EquivariantPotential, data_list: Sequence[Data], batch_size: int = 50
             ) -> tuple[np.ndarray, np.ndarray]:
-    """Energies (F,) eV and forces (F, N, 3) eV/Å of frames of one molecule (N atoms each)."""
+    """Energies (F,) eV and forces (F, N, 3) eV/Å of frames of one molecule (N atoms each),
+    computed on the model's device."""
     from torch_geometric.loader import DataLoader
 
     model.eval()
+    device = next(model.parameters()).device
     energies, forces = [], []
     for batch in DataLoader(list(data_list), batch_size=batch_size):
-        e, f = model.energy_forces(batch)
-        energies.append(e.detach().double().numpy())
-        forces.append(f.detach().double().numpy())
+        e, f = model.energy_forces(batch.to(device))
+        energies.append(e.detach().double().cpu().numpy())
+        forces.append(f.detach().double().cpu().numpy())
     n_atoms = int(data_list[0].num_nodes)
     return np.concatenate(energies), np.concatenate(forces).reshape(len(data_list), n_atoms, 3)
 
