@@ -199,20 +199,48 @@ print(f"D(inversion) = diag(parities): {inversion_ok}")
 print(f"L = r x p transforms as 1e: {L_ok}")
 
 # %% [markdown]
-# **How exact is "exact"?** e3nn computes $D(Q)$ from Euler angles with matrix exponentials.
+# **How exact is "exact"?** e3nn computes $D(Q)$ from Euler angles with matrix exponentials
+# (`torch.matrix_exp`).
 # For most rotations the result is exact to round-off (about 1e-15), but for a few it is
 # less accurate. Measure it over many random elements, one at a time as the checks below use
 # them:
 
 # %%
 D_errors = []
-for Q in random_o3(pick(full=500, quick=200)):
+Qs = random_o3(pick(full=500, quick=200))
+for Q in Qs:
     D_errors.append((o3.Irrep("1o").D_from_matrix(Q) - Q).abs().max().item())  # D of a vector is Q itself
 D_errors = torch.tensor(D_errors)
 results["largest error of e3nn's D(Q) in float64"] = D_errors.max().item()
 print(f"|D^1o(Q) - Q|: median {D_errors.median():.1e}, largest {D_errors.max():.1e}, "
       f"fraction above 1e-12: {(D_errors > 1e-12).float().mean():.3f}")
 print("equivariance checks below therefore use a tolerance of 1e-8: above this floor, far below a real violation")
+
+# %% [markdown]
+# **Where does the floor come from?** A natural suspect is the step from the matrix $Q$ to
+# Euler angles near gimbal lock ($\sin\beta \approx 0$). Measure instead of guessing: the
+# angle $\beta$ of the worst element, the error with the matrix-to-angle step taken out
+# (the $D$ of the angles against the rotation matrix of the same angles), and the matrix
+# exponential of one generator against Rodrigues' closed form over a fine grid of angles.
+
+# %%
+worst = int(D_errors.argmax())
+a, b, c = o3.matrix_to_angles(Qs[worst] * torch.det(Qs[worst]))  # angles of its rotation part
+from_angles = (o3.Irrep("1o").D_from_angles(a, b, c) - o3.angles_to_matrix(a, b, c)).abs().max().item()
+print(f"worst element: |sin beta| = {torch.sin(b).abs().item():.2f} (gimbal lock would be near 0); "
+      f"error of D from its angles alone: {from_angles:.1e}")
+X_y = o3.so3_generators(1)[1]
+grid = torch.linspace(0.0, 2 * math.pi, pick(full=20001, quick=2001))
+rodrigues = [torch.eye(3) + torch.sin(t) * X_y + (1 - torch.cos(t)) * X_y @ X_y for t in grid]
+exp_err = torch.stack([(torch.matrix_exp(t * X_y) - R_t).abs().max() for t, R_t in zip(grid, rodrigues)])
+print(f"torch.matrix_exp(t X_y) against Rodrigues' formula: largest error {exp_err.max():.1e} "
+      f"at t = {grid[exp_err.argmax()]:.4f} rad, median {exp_err.median():.1e}")
+
+# %% [markdown]
+# So the floor is not gimbal lock: the worst element is far from it, and the error stays
+# when the matrix-to-angle step is taken out. It is the matrix exponential itself, which in
+# float64 is exact to round-off for most angles but only to about 1e-10 for some (printed
+# above). A tolerance of 1e-8 sits safely above this floor.
 
 # %% [markdown]
 # **Figure.** The Wigner D matrix of `0e + 1o + 1e + 2e + 2o` for a random rotation (left) is
@@ -437,6 +465,27 @@ print(tp_full)
 print(tp_fc)
 print(f"FullyConnectedTensorProduct: {len(tp_fc.instructions)} paths, {tp_fc.weight_numel} weights")
 
+# %% [markdown]
+# **22 paths or 5?** The two counts are of different things. A path in the sense of the
+# selection rule is one coupling of irreps, $(l_1, l_2 \to l)$: `tp_fc.instructions` lists
+# 5. e3nn's printout counts every *channel* path: a fully connected path couples each of the
+# $m_1$ copies of the first irrep with each of the $m_2$ copies of the second into each of the
+# $m_\text{out}$ outputs, with one weight each, $m_1 m_2 m_\text{out}$ in all. Summed over
+# the 5 irrep paths that gives the 22 weights:
+
+# %%
+# NBVAL_CHECK_OUTPUT
+channel_paths = 0
+for ins in tp_fc.instructions:
+    (m1, ir1), (m2, ir2) = tp_fc.irreps_in1[ins.i_in1], tp_fc.irreps_in2[ins.i_in2]
+    m_out, ir_out = tp_fc.irreps_out[ins.i_out]
+    channel_paths += m1 * m2 * m_out
+    print(f"{ir1} x {ir2} -> {ir_out}: {m1} x {m2} x {m_out} = {m1 * m2 * m_out} weights")
+print(f"{len(tp_fc.instructions)} irrep paths, {channel_paths} channel paths = {tp_fc.weight_numel} weights")
+fig, ax = tp_fc.visualize()
+ax.set_title("FullyConnectedTensorProduct: inputs left and right, outputs below")
+plt.show()
+
 
 # %%
 class PointConvolution(torch.nn.Module):
@@ -604,7 +653,7 @@ show_source(TensorIrreps.to_cartesian)
 physical_tensors = {
     "dielectric eps_ij = eps_ji": TensorIrreps("ij=ji"),
     "Born effective charge Z*_ij": TensorIrreps("ij"),
-    "NMR shielding sigma_ij (B x B)": TensorIrreps("ij", i="1e", j="1e"),
+    "NMR shielding sigma_ij (mu x B)": TensorIrreps("ij", i="1e", j="1e"),
     "Raman d alpha_ij / d u_k": TensorIrreps("ijk=jik"),
     "piezoelectric d_ijk = d_ikj": TensorIrreps("ijk=ikj"),
     "elastic C_ijkl": TensorIrreps("ijkl=jikl=ijlk=klij"),
@@ -635,8 +684,10 @@ for name, t in physical_tensors.items():
 # * **Symmetric matrices have no `1e`.** The `1e` of a general matrix is its antisymmetric
 #   part, equivalent to a pseudovector $w_k = \tfrac12 \epsilon_{kij} T_{ij}$ (like the
 #   cross product of section 4); a symmetric tensor has none. Checked below.
-# * **Born charges and NMR shieldings** are general matrices: `0e + 1e + 2e`. For the
-#   shielding both indices are axial (magnetic fields), and the two inversion signs cancel.
+# * **Born charges and NMR shieldings** are general matrices: `0e + 1e + 2e`. The shielding
+#   couples a nuclear magnetic moment $\vec\mu$ to the applied field $\vec B$
+#   ($E = \mu_i \sigma_{ij} B_j$): both indices are axial vectors, and the two inversion
+#   signs cancel.
 # * **Raman tensor.** The derivative of the (symmetric) polarizability $\alpha_{ij}$ with
 #   respect to a displacement $u_k$ is $(0e + 2e) \otimes 1o$: two routes lead to a `1o`.
 # * **Elastic tensor**: 21 components, and two scalars `0e`, the two elastic constants of an
