@@ -40,7 +40,20 @@ SLIDES = ROOT / "slides"
 ASSETS = SLIDES / "assets"
 NPM_DIR = ROOT / "build" / "slides-npm"
 PLOTLY_MIME = "application/vnd.plotly.v1+json"
-COLAB_BADGE = re.compile(r"\[!\[Open In Colab\]\([^)]*\)\]\(([^)]*)\)")
+COLAB_BADGE = re.compile(r"\[!\[Open In Colab\]\([^)]*\)\]\(([^)]*)\)")  # group 1: the notebook's address
+REMOTE_LOAD = re.compile(r'<(?:script|link)[^>]+(?:src|href)="(https?:[^"]+)"')
+
+
+def badge_as_link(markdown: str) -> str:
+    """The Colab badge (an image from the web) as a plain link, for pages that work offline."""
+    return COLAB_BADGE.sub(r"[Open in Colab](\1)", markdown)
+
+
+def refuse_remote_loads(html: str, what: str) -> str:
+    """``html`` unchanged, or ``RuntimeError`` if it loads a script or style sheet from the web."""
+    for url in REMOTE_LOAD.findall(html):
+        raise RuntimeError(f"{what} would load {url} from the web")
+    return html
 
 # files a deck loads: path under slides/assets/ -> path under node_modules/ (npm packages)
 NPM_ASSETS = {
@@ -134,7 +147,7 @@ def for_slides(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     n = 0
     for cell in out.cells:
         if cell.cell_type == "markdown":
-            cell.source = COLAB_BADGE.sub(r"[Open in Colab](\1)", cell.source)
+            cell.source = badge_as_link(cell.source)
         for output in cell.get("outputs", []):
             fig = output.get("data", {}).get(PLOTLY_MIME)
             if fig is None:
@@ -167,8 +180,7 @@ def render(path: Path, out_dir: Path = SLIDES) -> Path:
     )
     nb = for_slides(nbformat.read(path, as_version=4))
     html, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": path.stem}})
-    for url in re.findall(r'<(?:script|link)[^>]+(?:src|href)="(https?:[^"]+)"', html):
-        raise RuntimeError(f"{path.name}: the deck would load {url} from the web")
+    refuse_remote_loads(html, f"{path.name}: the deck")
     target = deck_path(path, out_dir)
     target.write_text(html, encoding="utf-8")
     return target
@@ -348,7 +360,7 @@ def html_page(nb: nbformat.NotebookNode, name: str) -> str:
     first = True
     for cell in out.cells:
         if cell.cell_type == "markdown":
-            cell.source = COLAB_BADGE.sub(r"[Open in Colab](\1)", cell.source)
+            cell.source = badge_as_link(cell.source)
         for output in cell.get("outputs", []):
             fig = output.get("data", {}).get(PLOTLY_MIME)
             if fig is not None:
@@ -356,9 +368,7 @@ def html_page(nb: nbformat.NotebookNode, name: str) -> str:
                 first = False
     exporter = HTMLExporter(extra_template_basedirs=[str(HTML_TEMPLATE.parent)], template_name=HTML_TEMPLATE.name)
     html, _ = exporter.from_notebook_node(out, resources={"metadata": {"name": name}})
-    for url in re.findall(r'<(?:script|link)[^>]+(?:src|href)="(https?:[^"]+)"', html):
-        raise RuntimeError(f"{name}: the HTML page would load {url} from the web")
-    return html
+    return refuse_remote_loads(html, f"{name}: the HTML page")
 
 
 def inspect_html(page: Path, screenshot: Path | None = None, timeout: float = 60.0) -> DeckReport:

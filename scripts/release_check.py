@@ -34,6 +34,7 @@ import nbformat
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tools/
+from make_slides import COLAB_BADGE  # noqa: E402
 from notebook_sync import (  # noqa: E402
     FORMAT,
     NOTEBOOKS,
@@ -50,7 +51,6 @@ from tools.notebook_cells import colab_url, setup_cell  # noqa: E402
 from tutorial_utils import _meta  # noqa: E402
 from tutorial_utils.data import REGISTRY  # noqa: E402
 
-COLAB_BADGE = re.compile(r"\[!\[Open In Colab\]\([^)]*\)\]\(([^)]*)\)")
 BINDER_BADGE = re.compile(r"\[!\[Binder\]\([^)]*\)\]\(([^)]*)\)")
 
 

@@ -11,7 +11,7 @@ import nbformat
 import pytest
 
 from .notebook_files import CURRICULUM, ROOT, ids
-from .test_slides import SKIP_BROWSER, make_slides
+from .test_slides import make_slides, require_browser
 
 
 def test_page_refers_only_to_local_files(tmp_path):
@@ -26,11 +26,7 @@ def test_page_refers_only_to_local_files(tmp_path):
 
 @pytest.fixture(scope="module")
 def html_dir(tmp_path_factory):
-    if SKIP_BROWSER:
-        pytest.skip("TUTORIAL_SKIP_BROWSER=1: HTML check in Chromium skipped on purpose")
-    if make_slides.find_chromium() is None:
-        pytest.fail("chromium not found: install Debian's package (apt-get install chromium), "
-                    "or set TUTORIAL_SKIP_BROWSER=1 to skip the HTML check")
+    require_browser("HTML check")
     out = ROOT / "build" / "html-check"
     out.mkdir(parents=True, exist_ok=True)
     make_slides.install_assets(out / "assets")

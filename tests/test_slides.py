@@ -74,13 +74,18 @@ def test_deck_loads_only_local_files_and_draws_plotly_figures(tmp_path):
 
 
 # --------------------------------------------------------------------------- headless browser
-@pytest.fixture(scope="module")
-def assets():
+def require_browser(check: str) -> None:
+    """Skip on purpose (``TUTORIAL_SKIP_BROWSER=1``), or fail saying what to install."""
     if SKIP_BROWSER:
-        pytest.skip("TUTORIAL_SKIP_BROWSER=1: deck check in Chromium skipped on purpose")
+        pytest.skip(f"TUTORIAL_SKIP_BROWSER=1: {check} in Chromium skipped on purpose")
     if make_slides.find_chromium() is None:
         pytest.fail("chromium not found: install Debian's package (apt-get install chromium), "
-                    "or set TUTORIAL_SKIP_BROWSER=1 to skip the deck check")
+                    f"or set TUTORIAL_SKIP_BROWSER=1 to skip the {check}")
+
+
+@pytest.fixture(scope="module")
+def assets():
+    require_browser("deck check")
     return make_slides.install_assets()
 
 

@@ -6,7 +6,6 @@ file carries. Authoring-only: not part of the installed package."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sys
@@ -18,17 +17,10 @@ from pathlib import Path
 import numpy as np
 from filelock import FileLock, Timeout
 
+from tutorial_utils.data.registry import sha256sum
+
 __all__ = ["claim", "load_npz", "manifest_path", "now_utc", "register_file", "save_npz", "sha256sum", "versions",
            "write_manifest"]
-
-
-def sha256sum(path: Path, chunk: int = 1 << 20) -> str:
-    """Hex sha256 of a file, read in chunks (the same digest the data registry checks)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(chunk), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _write_json_atomically(target: Path, data: dict) -> None:
