@@ -20,7 +20,7 @@
 # (notebook 02 gives the theory behind what you see here).
 #
 # **Run time** on 2 CPU cores: quick mode (`TUTORIAL_QUICK=1`) about 1 min,
-# full mode about 2 min.
+# full mode under 1 min.
 
 # %%
 # Setup: on Colab, install the tutorial package (pinned); elsewhere nothing is installed.

@@ -19,7 +19,7 @@
 # **Prerequisites:** notebooks 01 (irreps, spherical harmonics, tensor products) and 02 (graphs of
 # atoms). Python, NumPy, a little linear algebra; no machine learning is needed here.
 #
-# **Run time** on 2 CPU cores: quick mode (`TUTORIAL_QUICK=1`) about 1 min, full mode 6 to 8 min (measured on a shared machine).
+# **Run time** on 2 CPU cores: quick mode (`TUTORIAL_QUICK=1`) about 1 min, full mode about 3 min.
 
 # %%
 # Setup: on Colab, install the tutorial package (pinned); elsewhere nothing is installed.

@@ -25,7 +25,7 @@
 # equations, a time step, a thermostat.
 #
 # **Run time** on 2 CPU cores: quick mode (`TUTORIAL_QUICK=1`) about 5 min,
-# full mode about 20 min; most of it is training (section 4) and the learning curves
+# full mode about 12 min; most of it is training (section 4) and the learning curves
 # (section 5). Set `TRAIN = False` in section 4 to load the shipped trained weights instead.
 
 # %%

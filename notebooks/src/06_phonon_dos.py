@@ -23,7 +23,7 @@
 # one here. Basic solid-state physics: phonons, the density of states, heat capacity.
 #
 # **Run time** on 2 CPU cores: quick mode (`TUTORIAL_QUICK=1`) about 2 min,
-# full mode about 15 min. Training stops at a wall-time budget, so on a slower or busier
+# full mode about 12 min. Training stops at a wall-time budget, so on a slower or busier
 # machine the model trains for fewer epochs and its numbers move a little.
 
 # %%
