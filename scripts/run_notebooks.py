@@ -7,7 +7,11 @@
     python scripts/run_notebooks.py template --store   # the template (notebooks/templates/)
 
 Executed copies go to ``build/executed/``, HTML renders to ``build/html/``, and the wall
-time of each notebook to ``build/timings.json``. Progress bars are switched off
+time of each notebook, and of each of its code cells, to ``build/timings.json``:
+``{"01_symmetry_intro": {"full": 61.3, "full_cells_s": [...], "full_longest_cell": {...}}}``
+(seconds; ``*_cells_s`` has one entry per code cell, in order). A quick-mode run fails when a
+cell takes longer than ``--max-cell-seconds`` (default 60): quick mode is what a workshop
+participant on 2 cores waits for, cell by cell. Progress bars are switched off
 (``TUTORIAL_PROGRESS=0``) so stored outputs hold no progress-bar noise. Only a run of
 this script, in full mode, may produce the outputs stored in ``notebooks/``.
 """
@@ -21,6 +25,7 @@ import shutil
 import subprocess
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 
 import nbformat
@@ -44,6 +49,31 @@ def notebook_paths(prefixes: list[str]) -> list[Path]:
     return paths
 
 
+def cell_seconds(nb: nbformat.NotebookNode) -> list[float]:
+    """Wall time of each code cell (s), from nbclient's timing record, which is then removed
+    (stored notebooks carry no run-specific metadata)."""
+    seconds = []
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        record = cell.metadata.pop("execution", {})
+        start, end = record.get("iopub.execute_input"), record.get("shell.execute_reply")
+        if start and end:
+            t0, t1 = (datetime.fromisoformat(t.replace("Z", "+00:00")) for t in (start, end))
+            seconds.append(round((t1 - t0).total_seconds(), 2))
+        else:
+            seconds.append(0.0)
+    return seconds
+
+
+def longest_cell(nb: nbformat.NotebookNode, seconds: list[float]) -> dict[str, object]:
+    """The slowest code cell: its number among the code cells (1-based), time and first line."""
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    k = max(range(len(seconds)), key=seconds.__getitem__) if seconds else 0
+    lines = [ln for ln in (code[k].source.splitlines() if code else []) if ln.strip()]
+    return {"code_cell": k + 1, "seconds": seconds[k] if seconds else 0.0, "first_line": lines[0][:80] if lines else ""}
+
+
 def execute(path: Path, out_dir: Path, timeout: int) -> tuple[nbformat.NotebookNode, float]:
     """Run one notebook in a fresh kernel with notebooks/ as working directory."""
     nb = nbformat.read(path, as_version=4)
@@ -51,7 +81,7 @@ def execute(path: Path, out_dir: Path, timeout: int) -> tuple[nbformat.NotebookN
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
             cell.metadata.pop("execution", None)
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=False,
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=True,
                             resources={"metadata": {"path": str(NOTEBOOKS)}})
     t0 = time.perf_counter()
     client.execute()
@@ -74,6 +104,8 @@ def main() -> int:
     parser.add_argument("--store", action="store_true", help="write executed outputs back into notebooks/")
     parser.add_argument("--out", default=str(ROOT / "build"), help="build folder (default: build/)")
     parser.add_argument("--timeout", type=int, default=3600, help="per-cell timeout in seconds")
+    parser.add_argument("--max-cell-seconds", type=float, default=60.0,
+                        help="quick mode: fail when a code cell takes longer (default 60 s)")
     args = parser.parse_args()
     if args.store and args.quick:
         parser.error("stored outputs must come from a full-mode run; drop --quick")
@@ -85,7 +117,7 @@ def main() -> int:
     (out / "executed").mkdir(parents=True, exist_ok=True)
     (out / "html").mkdir(parents=True, exist_ok=True)
     timings_file = out / "timings.json"
-    measured: dict[str, dict[str, float]] = {}
+    measured: dict[str, dict[str, object]] = {}
     make_slides = load_make_slides()
     try:  # MathJax for the offline HTML pages (the decks' npm packages)
         make_slides.install_assets(out / "html" / "assets")
@@ -101,8 +133,16 @@ def main() -> int:
             print(f"  FAILED: {type(exc).__name__}: {str(exc)[-2000:]}", flush=True)
             failed.append(path.name)
             continue
-        print(f"  done in {seconds:.0f} s", flush=True)
-        measured.setdefault(path.stem, {})[mode] = round(seconds, 1)
+        per_cell = cell_seconds(nb)
+        slowest = longest_cell(nb, per_cell)
+        print(f"  done in {seconds:.0f} s; longest cell: code cell {slowest['code_cell']},"
+              f" {slowest['seconds']:.1f} s ({slowest['first_line']})", flush=True)
+        measured.setdefault(path.stem, {}).update(
+            {mode: round(seconds, 1), f"{mode}_cells_s": per_cell, f"{mode}_longest_cell": slowest})
+        if args.quick and float(slowest["seconds"]) > args.max_cell_seconds:  # type: ignore[arg-type]
+            print(f"  FAILED: a quick-mode cell took {slowest['seconds']:.0f} s, over {args.max_cell_seconds:.0f} s",
+                  flush=True)
+            failed.append(path.name)
         executed = out / "executed" / path.name
         nbformat.write(nb, executed)
         html = make_slides.html_page(nb, path.stem)

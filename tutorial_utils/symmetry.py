@@ -22,6 +22,7 @@ __all__ = [
     "default_dtype",
     "graph_equivariance_error",
     "kabsch_rotation",
+    "point_group_of_points",
     "random_o3",
     "random_rotation",
     "rotate_irreps",
@@ -73,6 +74,38 @@ def kabsch_rotation(x: np.ndarray, y: np.ndarray, proper: bool = True) -> np.nda
         U = U.copy()
         U[:, -1] = -U[:, -1]
     return U @ Vt
+
+
+def point_group_of_points(positions: np.ndarray | torch.Tensor, numbers: Sequence[int] | None = None,
+                          tolerance: float = 0.01) -> tuple[str, torch.Tensor]:
+    """The point group of a finite set of points (a molecule, a shape), found by pymatgen.
+
+    ``positions`` (N, 3) in any length unit (``tolerance`` in the same unit); ``numbers`` (N,)
+    tells different kinds of points apart (default: all alike). Returns the Schoenflies symbol
+    (``"D4h"``; linear sets give pymatgen's ``"D*h"`` or ``"C*v"``, whose infinite groups are
+    represented by a few elements only) and the elements (|G|, 3, 3), float64, acting on
+    positions taken about their centroid, each checked to map the set onto itself.
+    """
+    from pymatgen.core import Element, Molecule
+    from pymatgen.symmetry.analyzer import PointGroupAnalyzer
+
+    pos = np.asarray(positions, dtype=float)
+    if pos.ndim != 2 or pos.shape[1] != 3 or len(pos) == 0:
+        raise ValueError(f"positions must have shape (N, 3) with N >= 1, got {pos.shape}")
+    species = list(numbers) if numbers is not None else [6] * len(pos)
+    if len(species) != len(pos):
+        raise ValueError(f"{len(species)} numbers for {len(pos)} positions")
+    centred = pos - pos.mean(axis=0)
+    molecule = Molecule([Element.from_Z(int(z)) for z in species], centred)
+    analyzer = PointGroupAnalyzer(molecule, tolerance=tolerance)
+    ops = np.array([op.rotation_matrix for op in analyzer.get_symmetry_operations()])
+    for Q in ops:  # every element must permute points of the same kind
+        moved = centred @ Q.T
+        gap = np.abs(moved[:, None, :] - centred[None, :, :]).max(axis=-1)
+        same_kind = np.asarray(species)[:, None] == np.asarray(species)[None, :]
+        if not (np.where(same_kind, gap, np.inf).min(axis=1) < 10 * tolerance).all():
+            raise RuntimeError("pymatgen returned an operation that does not map the points onto themselves")
+    return str(analyzer.sch_symbol), torch.from_numpy(ops)
 
 
 def transform_data(data: Data, Q: torch.Tensor, t: torch.Tensor | None = None) -> Data:

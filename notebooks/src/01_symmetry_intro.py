@@ -13,14 +13,18 @@
 #   inputs, equivariant layers, and measure what each costs and what each misses;
 # - run the 3D Tetris experiment: train on one orientation per shape, test on thousands of
 #   rotated, shifted and mirrored copies;
-# - measure a model's equivariance error yourself (in float64 and float32);
-# - use Curie's principle to predict when a symmetric input *forces* an output to vanish.
+# - measure a model's equivariance error yourself (in float64 and float32), against the
+#   representation the task really has (a mirror swaps the two chiral classes);
+# - use Curie's principle to predict when a symmetric input *forces* an output to vanish, from
+#   the point group of the input; and Neumann's principle, the same idea for crystal properties;
+# - see that an equivariant model cannot lower the symmetry of its input, and let gradient
+#   descent find the symmetry-breaking order parameter that a task needs.
 #
 # **Prerequisites:** basic Python and NumPy; no machine learning or group theory is assumed
 # (notebook 02 gives the theory behind what you see here).
 #
-# **Run time** on 2 CPU cores: quick mode (`TUTORIAL_QUICK=1`) about 1 min,
-# full mode under 1 min.
+# **Run time** on 2 CPU cores: quick mode (`TUTORIAL_QUICK=1`) under 1 min,
+# full mode about 1 min.
 
 # %%
 # Setup: on Colab, install the tutorial package (pinned); elsewhere nothing is installed.
@@ -52,8 +56,9 @@ from e3nn import o3
 from tutorial_utils import pick
 from tutorial_utils.notebook_cells import show_source
 from tutorial_utils.plotting import view_structure
-from tutorial_utils.symmetry import random_o3, random_rotation, transform_atoms
-from tutorial_utils.lessons import tetris
+from tutorial_utils.symmetry import default_dtype, point_group_of_points, random_rotation, transform_atoms
+from tutorial_utils.tensors import POINT_GROUPS, group_projector, point_group
+from tutorial_utils.lessons import symmetry_breaking, tetris
 from tutorial_utils.lessons.tetris import DistanceMLP, EquivariantTetris, PlainMLP, accuracy
 
 # Every model in this notebook is tiny: one thread avoids the cost of splitting small
@@ -128,16 +133,62 @@ fig.show()
 # | route | what it does | what it costs / misses |
 # |---|---|---|
 # | **data augmentation** | train a plain model on many moved copies | data, compute; only approximate |
-# | **invariant model** | use only distances, angles | exact $f(gx) = f(x)$; no vectors out, loses handedness |
+# | **invariant model** | use only distances, angles | exact $f(gx) = f(x)$; vectors only as gradients (forces $= -\partial E / \partial x$); distances and angles lose handedness |
 # | **equivariant model** | layers obey $f(gx) = D(g)\,f(x)$ | exact; scalars, pseudoscalars, vectors, tensors out |
 #
 # Here $D(g)$ is a matrix that says how the output transforms: $D = 1$ for a scalar such as
 # the energy (invariance is the special case), $D = \det Q = \pm 1$ for a **pseudoscalar**
 # (a number that flips sign in a mirror, like handedness), $D = Q$ for a vector such as a force
 # or a dipole. The rest of the notebook measures each route on one toy problem.
+#
+# The invariant row needs care. Its features are unchanged by rotations *and* mirrors (they are
+# O(3)-invariant), so a vector can only come out as a derivative: an invariant energy gives
+# equivariant forces $F = -\partial E / \partial x$, which is how invariant potentials work.
+# Handedness is lost only because distances and angles are mirror-blind: a *signed* dihedral
+# angle is unchanged by rotations but flips sign in a mirror (it is SO(3)- but not
+# O(3)-invariant), and a model fed with it can tell left from right.
 
 # %% [markdown]
-# ## 3. The experiment: 3D Tetris
+# ## 3. A five-minute primer: what the models below are made of
+#
+# No machine learning is assumed. Five words carry the rest of the notebook:
+#
+# - a **layer** maps a list of numbers $x$ to $W x + b$; the matrix $W$ and the vector $b$ are its
+#   trainable **parameters** (weights);
+# - a **nonlinearity** $\sigma$ acts on each number between layers (here SiLU,
+#   $\sigma(u) = u / (1 + e^{-u})$); without it a stack of layers collapses into one matrix;
+# - a classifier for 8 classes ends in 8 numbers, the **logits** $z_c$, and **softmax** turns them
+#   into probabilities $p_c = e^{z_c} / \sum_{c'} e^{z_{c'}}$;
+# - the **loss** measures how wrong the model is; for classes the cross-entropy $-\log p_{\text{true}}$;
+# - **gradient descent** moves every parameter a little against the derivative of the loss,
+#   $\theta \leftarrow \theta - \eta\, \partial L / \partial \theta$ (PyTorch computes the derivatives; Adam,
+#   used below, adapts the step size per parameter). One such update is a training **step**.
+#
+# A two-layer network with 2 classes, trained on a single example:
+
+# %%
+torch.manual_seed(0)
+tiny = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.SiLU(), torch.nn.Linear(4, 2))
+x_example, y_example = torch.tensor([[0.5, -1.0, 2.0]]), torch.tensor([1])   # one input; its class is 1
+optimizer = torch.optim.SGD(tiny.parameters(), lr=0.1)                      # plain gradient descent
+for step in range(51):
+    logits = tiny(x_example)
+    loss = torch.nn.functional.cross_entropy(logits, y_example)
+    if step in (0, 10, 50):
+        p = torch.softmax(logits, dim=1)
+        print(f"step {step:2d}: logits {logits.detach().numpy().round(2)}, softmax {p.detach().numpy().round(3)},"
+              f" loss {loss.item():.3f}")
+    optimizer.zero_grad()
+    loss.backward()      # d loss / d parameter, for all 26 parameters
+    optimizer.step()     # parameter <- parameter - lr * derivative
+print("parameters:", sum(p.numel() for p in tiny.parameters()))
+
+# %% [markdown]
+# The loss falls and the probability of the true class rises with every step (printed above).
+# Every model below is trained like this, on shapes instead of three numbers.
+
+# %% [markdown]
+# ## 4. The experiment: 3D Tetris
 #
 # Eight shapes, each made of four unit cubes. Each is stored as the four cube centres in a
 # fixed order, in units of the cube edge. Two of them, `chiral_left` and `chiral_right`, are
@@ -185,7 +236,7 @@ views += [("chiral_left", mirror_y.float() @ R, None) for R in random_rotation(4
 tetris.plot_shapes(views, title="top: chiral_left, turned three times; bottom: mirror images (= chiral_right)").show()
 
 # %% [markdown]
-# ## 4. A plain network on raw coordinates
+# ## 5. A plain network on raw coordinates
 #
 # The first model is a multilayer perceptron (MLP) on the 12 coordinates of the four cubes.
 # It subtracts the centre of the shape first, which makes it exactly blind to translations:
@@ -232,7 +283,7 @@ plt.legend()
 plt.show()
 
 # %% [markdown]
-# ## 5. Route 1: data augmentation
+# ## 6. Route 1: data augmentation
 #
 # The brute-force fix: show the MLP many randomly rotated copies of each shape, and hope it
 # learns that orientation does not matter. We sweep the number of copies per shape from 1 to
@@ -319,7 +370,7 @@ plt.show()
 # this toy needs is printed above. It depends on the task (here the MLP even gets the cubes in
 # a fixed order, and the shapes carry no noise), on the accuracy you ask for, and on the
 # network. What does not depend on the details: the learned symmetry is only approximate
-# (section 8 measures it), and every new symmetry (mirrors, permutations of the atoms, ...)
+# (section 9 measures it), and every new symmetry (mirrors, permutations of the atoms, ...)
 # multiplies the data again. Here the MLP trained on the most copies also handles mirror
 # images, because a mirrored chiral shape is a rotated copy of its partner:
 
@@ -331,7 +382,7 @@ results[aug_name] = {
 print(f"{copies_list[-1]} copies per shape:", {k: f"{v:.1%}" for k, v in results[aug_name].items()})
 
 # %% [markdown]
-# ## 6. Route 2: an invariant model
+# ## 7. Route 2: an invariant model
 #
 # Instead of teaching invariance, build it in: describe each shape only by its six pairwise
 # distances $|x_i - x_j|$, sorted (so the order of the cubes does not matter either).
@@ -395,7 +446,7 @@ plt.tight_layout()
 plt.show()
 
 # %% [markdown]
-# ## 7. Route 3: an equivariant model (e3nn)
+# ## 8. Route 3: an equivariant model (e3nn)
 #
 # An equivariant network keeps *geometric* features inside: scalars, but also vectors and
 # their mirror-behaving cousins. In e3nn each feature is labelled by an **irrep** `lp`:
@@ -471,44 +522,86 @@ plt.show()
 
 
 # %% [markdown]
-# ## 8. Measuring equivariance
+# ## 9. Measuring equivariance, against the task's own representation
 #
 # A model is equivariant when $f(Qx + t) = D(Q)\, f(x)$ for every $Q \in O(3)$ and shift $t$.
-# We measure the largest violation over random elements (half of them with a mirror),
-# relative to the size of the outputs. For the 8 logits of the MLPs, $D = 1$ (they should be
-# invariant); for the e3nn output `7x0e + 1x0o`, $D$ is 1 on the scalars and $\det Q$ on the
-# pseudoscalar. In float64 an exact model sits at round-off ($\sim 10^{-15}$), in float32 at
-# $\sim 10^{-7}$.
+# Which $D$? The task decides. Turn a shape and its class stays, so the 8 logits must not
+# change: $D(Q) = 1$ for a rotation. Mirror it and six shapes stay what they are, but a mirrored
+# `chiral_left` *is* a `chiral_right`: a perfect classifier **swaps** the two chiral logits, so
+# for $\det Q = -1$, $D(Q)$ is the permutation matrix $P$ that exchanges them. Testing the logits
+# against $D = 1$ for mirrors would call a perfect classifier wrong.
+#
+# The traces of $D$ (its *characters*) say which irreps the 8 logits carry: the number of even
+# and odd ones add up to $\operatorname{tr} D(1)$ and differ by $\operatorname{tr} D(-1)$.
 
 # %%
-def equivariance_error(f, pos: torch.Tensor, irreps_out: str, n_trials: int = 20, seed: int = 0) -> float:
-    """max |f(pos Q^T + t) - f(pos) D(Q)^T| / max |f(pos)| over random Q in O(3), t ~ N(0, 3^2)."""
+# NBVAL_CHECK_OUTPUT
+def task_representation(Q: torch.Tensor) -> torch.Tensor:
+    """D(Q) (8, 8) on the logits: the identity for a rotation; for det Q = -1, the
+    permutation that swaps the two chiral classes."""
+    D = torch.eye(8, dtype=Q.dtype)
+    if torch.linalg.det(Q) < 0:
+        i, j = tetris.CHIRAL_PAIR
+        D[[i, j]] = D[[j, i]]
+    return D
+
+
+identity, inversion = torch.eye(3, dtype=torch.float64), -torch.eye(3, dtype=torch.float64)
+tr_1, tr_inv = task_representation(identity).trace().item(), task_representation(inversion).trace().item()
+n_even, n_odd = round((tr_1 + tr_inv) / 2), round((tr_1 - tr_inv) / 2)
+print(f"tr D(1) = {tr_1:.0f}, tr D(-1) = {tr_inv:.0f}: the logits carry {n_even}x0e + {n_odd}x0o")
+
+# %% [markdown]
+# That is the output of the e3nn model of section 8: `7x0e + 1x0o`, in the basis
+# $(s, p)$ rather than $(s + p, s - p)$. Its `logits` method makes that change of basis.
+#
+# Now the measurement: the largest violation over 20 random rotations, and separately over 20
+# mirror images (the same rotations followed by $y \to -y$), relative to the size of the logits.
+# An exact model sits at round-off: about $10^{-15}$ in float64 and $10^{-7}$ in float32.
+
+# %%
+def equivariance_error(f, pos: torch.Tensor, elements: torch.Tensor, seed: int = 0) -> float:
+    """max over Q in elements (K, 3, 3) of |f(pos Q^T + t) - f(pos) D(Q)^T| / max |f(pos)|, with
+    D = task_representation(Q) and a random shift t ~ N(0, 3^2) per element; pos (B, 4, 3)."""
     torch.manual_seed(seed)
     with torch.no_grad():
         out = f(pos)
         worst = 0.0
-        for Q in random_o3(n_trials, dtype=pos.dtype):
+        for Q in elements:
             t = 3.0 * torch.randn(3, dtype=pos.dtype)
-            D = o3.Irreps(irreps_out).D_from_matrix(Q).to(pos.dtype)
+            D = task_representation(Q).to(pos.dtype)
             worst = max(worst, (f(pos @ Q.T + t) - out @ D.T).abs().max().item())
     return worst / out.abs().max().item()
 
 
-models = {"plain MLP": (mlp, "8x0e"), aug_name: (mlp_aug, "8x0e"), "distance MLP": (invariant, "8x0e"),
-          "e3nn equivariant": (e3, "7x0e + 1x0o")}
-errors = {}
-for name, (model, irreps_out) in models.items():
-    for dtype in (torch.float64, torch.float32):
-        errors[name, dtype] = equivariance_error(copy.deepcopy(model).to(dtype), x_rot[:64].to(dtype), irreps_out)
-        print(f"{name:19s} {str(dtype):14s} relative equivariance error {errors[name, dtype]:.1e}")
+rotations = random_rotation(20, dtype=torch.float64)
+elements = {"rotations": rotations, "mirrors": rotations @ mirror_y}   # det Q = +1 and det Q = -1
+models = {"plain MLP": mlp, aug_name: mlp_aug, "distance MLP": invariant, "e3nn equivariant": e3}
 
+
+def logit_function(model: torch.nn.Module):
+    """The logits of a model: the e3nn model makes them from its 7x0e + 1x0o output."""
+    return model.logits if isinstance(model, EquivariantTetris) else model
+
+
+errors = {}
+print(f"{'relative error':19s} {'rotations f64':>14s} {'mirrors f64':>12s} {'rotations f32':>14s} {'mirrors f32':>12s}")
+for name, model in models.items():
+    for dtype in (torch.float64, torch.float32):
+        f = logit_function(copy.deepcopy(model).to(dtype))
+        for kind, Qs in elements.items():
+            errors[name, kind, dtype] = equivariance_error(f, x_rot[:64].to(dtype), Qs.to(dtype))
+    print(f"{name:19s}" + "".join(f" {errors[name, kind, dtype]:13.1e}" for dtype in (torch.float64, torch.float32)
+                                  for kind in elements))
 
 # %% [markdown]
-# The checked summary (the same on every machine and in quick and full mode): the plain MLP
-# is far from invariant, with or without augmentation; the distance and e3nn models are exact
-# up to round-off in either precision. Note the augmented MLP: it picks the right class on
-# rotated shapes (section 5), yet its logits change by a sizeable fraction when the shape
-# turns. Learned symmetry is approximate; built-in symmetry is exact.
+# The checked summary (the same on every machine and in quick and full mode) reads the table:
+# the plain MLP is far from equivariant, with or without augmentation; the distance MLP is exact
+# for rotations and fails for mirrors, because it gives a shape and its mirror image the same
+# logits where the task needs the chiral pair swapped; only the e3nn model is exact for both,
+# in either precision. Note the augmented MLP: it picks the right class on rotated shapes
+# (section 6), yet its logits change by a sizeable fraction when the shape turns. Learned
+# symmetry is approximate; built-in symmetry is exact, if it is the task's symmetry.
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -516,15 +609,33 @@ def level(err: float, dtype: torch.dtype) -> str:
     """'round-off' below 1e-10 (float64) or 1e-4 (float32); 'not equivariant' above 1e-3."""
     if err < (1e-10 if dtype == torch.float64 else 1e-4):
         return "round-off"
-    return "not equivariant (> 1e-3)" if err > 1e-3 else "in between"
+    return "not equivariant" if err > 1e-3 else "in between"
 
 
 for name in models:
-    print(f"{name:19s} float64: {level(errors[name, torch.float64], torch.float64):25s}"
-          f" float32: {level(errors[name, torch.float32], torch.float32)}")
+    print(f"{name:19s}", "  ".join(f"{kind} {str(dtype)[6:]}: {level(errors[name, kind, dtype], dtype):15s}"
+                                   for kind in elements for dtype in (torch.float64, torch.float32)))
 
 # %% [markdown]
-# ## 9. Curie's principle: symmetric causes, symmetric effects
+# The pitfall, measured: the usual invariance test ($D = 1$ for every element, mirrors included)
+# gives the opposite verdicts on the two models that differ at mirrors.
+
+# %%
+def invariance_error(f, pos: torch.Tensor, elements: torch.Tensor) -> float:
+    """max |f(pos Q^T) - f(pos)| / max |f(pos)| over Q in elements: the test with D = 1."""
+    with torch.no_grad():
+        out = f(pos)
+        return max((f(pos @ Q.T) - out).abs().max().item() for Q in elements) / out.abs().max().item()
+
+
+pos64 = x_rot[:64].double()
+for name in ("distance MLP", "e3nn equivariant"):
+    f = logit_function(copy.deepcopy(models[name]).double())
+    print(f"{name:17s} mirrors, tested with D = 1: {invariance_error(f, pos64, elements['mirrors']):.1e};"
+          f" with the task's D: {errors[name, 'mirrors', torch.float64]:.1e}")
+
+# %% [markdown]
+# ## 10. Curie's principle: symmetric causes, symmetric effects
 #
 # Pierre Curie (1894): the effects have at least the symmetry of their causes. For an
 # equivariant model: if a symmetry operation $g$ maps the input onto itself ($gx = x$ up to
@@ -570,7 +681,157 @@ for v, shift in [(v_broken, 4.5), (v_T, 9.0)]:
 fig.show()
 
 # %% [markdown]
-# ## 10. Why this matters for materials
+# ### The point group of every shape, and Neumann's principle
+#
+# The operations that map a shape onto itself form its **point group**. Curie's principle then
+# becomes a calculation: a vector output $v$ must satisfy $D(g)\,v = g\,v = v$ for every $g$ of
+# the group, so the allowed vectors are the ones the group average $P = \frac{1}{|G|}\sum_g g$
+# keeps, and their number is $\operatorname{tr} P$. Groups with $\operatorname{tr} P > 0$ are
+# called **polar**. pymatgen's `PointGroupAnalyzer` finds each group
+# (`point_group_of_points`, Schoenflies symbols; a line has the infinite group $D_{\infty h}$,
+# of which pymatgen returns two elements, enough here because one is the inversion). The last
+# column asks the untrained vector model above.
+
+# %%
+print(f"{'shape':13s} {'point group':>11s} {'|G|':>4s} {'inversion':>9s} {'allowed vector dims':>19s}"
+      f" {'|vector| of the model':>22s}")
+curie_agrees = []
+with torch.no_grad():
+    v_all = vector_model(pos_ref.double())
+for name, v in zip(names, v_all):
+    symbol, group = point_group_of_points(tetris.SHAPES[name])
+    has_inversion = any(torch.allclose(g, -torch.eye(3, dtype=torch.float64)) for g in group)
+    allowed = round(group_projector("1o", group).trace().item())   # tr P: dimension of allowed vectors
+    order = "inf" if "*" in symbol else str(len(group))
+    print(f"{name:13s} {symbol.replace('*', 'inf'):>11s} {order:>4s} {str(has_inversion):>9s} {allowed:19d}"
+          f" {v.norm():22.1e}")
+    curie_agrees.append((allowed > 0) == bool(v.norm() > 1e-4))
+
+# %%
+# NBVAL_CHECK_OUTPUT
+print(f"a vector comes out exactly for the polar shapes: {sum(curie_agrees)} of {len(names)} shapes agree")
+polar_classes = [name for name in POINT_GROUPS if group_projector("1o", point_group(name)).trace() > 0.5]
+print(f"polar crystal classes: {len(polar_classes)} of {len(POINT_GROUPS)}:", ", ".join(polar_classes))
+
+# %% [markdown]
+# An inversion centre is enough to forbid a vector, but it is not needed: the square and the
+# zigzag have one, the line too, while the L (mirror plane only) allows a vector anywhere in its
+# plane (two dimensions) and the T, the tripod and the chiral shapes allow one along an axis.
+#
+# **Neumann's principle** (Neumann, 1885) is the same statement for crystals: every physical
+# property of a crystal has at least the symmetry of its point group. A crystal's structure is
+# the cause, its property tensors are the effects. A spontaneous electric polarization is a
+# vector, so it exists only in the polar crystal classes: the count and their names are printed
+# above (these are the pyroelectric and ferroelectric classes, Nye 1957). Tensors of higher
+# rank work the same way with $D(g)$ in place of $g$; notebook 02's appendix counts what each
+# crystal class allows, and notebook 07 learns such tensors with e3nn.
+
+# %% [markdown]
+# ## 11. Symmetry breaking: what an equivariant model cannot do, and how to find what is missing
+#
+# Curie's principle is also a limit. An equivariant model's output has *at least* the symmetry
+# of its input, so it cannot lower it. Ask a network to deform a square into a rectangle: it
+# maps the four corners to four displacements (one `1o` vector per point), and the corners move
+# to $x_i + \delta_i$. The square's group $D_{4h}$ has 16 operations, the rectangle's $D_{2h}$
+# only 8, and no weights can bridge the difference: each corner of the square may only move
+# along its diagonal, so the output is always a square. The best square is the one with the
+# mean half-side, $s = (a + b)/2$, and its error is the floor below.
+#
+# Smidt, Geiger and Miller (2021) turned this into a tool. Give the network one more input:
+# a global feature $\varphi$ of every irrep up to $l = 2$, both parities, fed to every point and
+# **learned** by gradient descent together with the weights, starting from $\varphi = 0$. Whatever
+# $\varphi$ becomes is the information the input lacked: a **symmetry-breaking order
+# parameter**. The network (`symmetry_breaking.Deformer`, three tensor-product convolutions
+# over all pairs of points, like the Tetris model) is printed here:
+
+# %%
+show_source(symmetry_breaking.Deformer)
+
+# %%
+a, b = 0.7, 0.4                                          # half-sides of the target rectangle
+start, target = symmetry_breaking.square(), symmetry_breaking.rectangle(a, b)   # (4, 3) each, float64
+steps = pick(full=500, quick=250)
+fits = {}
+for label, irreps_phi in [("without phi", None), ("with a learned phi", symmetry_breaking.IRREPS_PHI)]:
+    torch.manual_seed(0)
+    deformer = symmetry_breaking.Deformer(irreps_phi, mul=4, num_layers=2)  # float64
+    log = symmetry_breaking.fit_deformer(deformer, start, target, steps=steps)
+    fits[label] = (deformer, log)
+    with torch.no_grad():
+        corners = start + deformer(start)
+    sides = (corners[0] - corners[1]).norm().item(), (corners[0] - corners[3]).norm().item()
+    print(f"{label:19s} final loss {log['loss'][-1]:.2e} after {steps} steps ({log['seconds']:.1f} s);"
+          f" output sides {sides[0]:.4f} x {sides[1]:.4f} (target {2 * a:.1f} x {2 * b:.1f})")
+floor = symmetry_breaking.best_square_loss(a, b)
+print(f"floor for any square: {floor:.2e}")
+
+# %%
+# NBVAL_CHECK_OUTPUT
+loss_without, loss_with = fits["without phi"][1]["loss"][-1], fits["with a learned phi"][1]["loss"][-1]
+print("without phi: the loss stops at the floor for squares (within 1e-6):", abs(loss_without - floor) < 1e-6)
+print("with a learned phi: the rectangle is reached (loss below 1e-8):", loss_with < 1e-8)
+
+# %%
+fig, ax = plt.subplots(figsize=(5, 3.2))
+for label, (_, log) in fits.items():
+    ax.semilogy(log["loss"], label=label)
+ax.axhline(floor, color="grey", ls=":", label="best square")
+ax.set_xlabel("gradient-descent step")
+ax.set_ylabel("mean squared error")
+ax.legend()
+plt.show()
+
+# %% [markdown]
+# What did $\varphi$ learn? Its components per irrep, and, for its `0e + 2e` part, the symmetric
+# $3 \times 3$ matrix it stands for (e3nn's `CartesianTensor("ij=ji")` makes the change of basis).
+
+# %%
+deformer = fits["with a learned phi"][0]
+phi = deformer.phi.detach()
+for (_, ir), sl in zip(deformer.irreps_phi, deformer.irreps_phi.slices()):
+    print(f"phi[{ir}]: norm {phi[sl].norm():.1e}")
+from e3nn.io import CartesianTensor  # noqa: E402
+
+sym = CartesianTensor("ij=ji")                               # irreps 1x0e + 1x2e
+phi_02 = torch.cat([phi[deformer.irreps_phi.slices()[0]], phi[deformer.irreps_phi.slices()[4]]])
+print("phi's 0e + 2e part as a Cartesian matrix:\n", sym.to_cartesian(phi_02.float()).numpy().round(3))
+
+# %% [markdown]
+# Only the even scalar and the `2e` part are nonzero; the pseudoscalar, both vectors and `2o`
+# stay at round-off. The `2e` part is a quadrupole-like matrix, diagonal in the rectangle's
+# axes with unequal $xx$ and $yy$ entries: it points along the long side. This is no accident of
+# the optimiser. At $\varphi = 0$ the gradient of the loss with respect to $\varphi$ is unchanged by
+# every operation that maps *both* the square and the rectangle onto themselves, so gradient
+# descent can only grow components with the rectangle's symmetry. We count, among the square's
+# 16 operations, those that leave the gradient at $\varphi = 0$, and the learned $\varphi$,
+# unchanged.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+_, square_group = point_group_of_points(start)
+_, rectangle_group = point_group_of_points(target)
+torch.manual_seed(0)
+fresh = symmetry_breaking.Deformer(symmetry_breaking.IRREPS_PHI, mul=4, num_layers=2)
+(start + fresh(start) - target).pow(2).mean().backward()
+grad_phi = fresh.phi.grad
+with default_dtype(torch.float64):                               # D(g) in float64, not float32
+    D_phi = fresh.irreps_phi.D_from_matrix(square_group)         # (16, dim, dim)
+keeps_grad = [(D @ grad_phi - grad_phi).norm() < 1e-10 * grad_phi.norm() for D in D_phi]
+keeps_phi = [(D @ phi - phi).norm() < 1e-6 * phi.norm() for D in D_phi]
+print(f"square: {len(square_group)} operations; rectangle: {len(rectangle_group)}")
+print(f"operations of the square that leave the gradient at phi = 0 unchanged: {sum(keeps_grad)}")
+print(f"operations of the square that leave the learned phi unchanged: {sum(keeps_phi)}")
+
+# %% [markdown]
+# Eight of sixteen: the learned order parameter has exactly the symmetry of the rectangle, and
+# its nonzero irreps name the distortion (a `2e` strain, no polarization, no chirality). In
+# materials the same recipe asks which order parameter a phase transition needs; Smidt et al.
+# (2021) use it to generate the octahedral tilting patterns of perovskites. A practical note: we train with plain gradient descent; Adam divides every
+# component by its own running size, so components that are zero up to round-off get full-size
+# steps and the symmetry breaks by noise.
+
+# %% [markdown]
+# ## 12. Why this matters for materials
 #
 # Tetris is a toy, but the same economics hold for interatomic potentials, where every
 # training label is an expensive quantum-mechanical calculation. Batzner et al. (2022) report
@@ -600,18 +861,27 @@ fig.show()
 #   has identical distance lists: 7 of 8 classes;
 # - the e3nn model learns from one example per class, classifies every rotated and mirrored
 #   shape, and its pseudoscalar output flips sign in a mirror;
-# - equivariance errors: far from zero for the MLPs (augmented or not), round-off for the
-#   distance and e3nn models;
-# - Curie: a shape with an inversion centre cannot produce a vector; break it and one appears.
+# - equivariance errors, measured against the task's representation (a mirror swaps the chiral
+#   logits; the logits carry `7x0e + 1x0o`): far from zero for the MLPs (augmented or not);
+#   round-off for rotations but not for mirrors for the distance model; round-off for both for
+#   the e3nn model;
+# - Curie: a vector output exists exactly for the shapes with a polar point group (checked for
+#   all eight); Neumann's principle says the same of crystal properties (polar crystal classes);
+# - an equivariant model cannot deform a square into a rectangle (its loss stops at the floor
+#   for squares); a learned input $\varphi$ removes the floor, and it learns only `0e` and `2e`
+#   components, with the rectangle's 8 symmetry operations: the order parameter of the distortion.
 
 # %%
-print(f"{'model':24s} {'train':>7s} {'rotated':>8s} {'rot.+mirror':>12s}   equivariance error f64 / f32")
+print(f"{'model':24s} {'train':>7s} {'rotated':>8s} {'rot.+mirror':>12s}   equivariance error f64: rotations / mirrors")
 for name, acc in results.items():
-    err = (f"{errors[name, torch.float64]:.0e} / {errors[name, torch.float32]:.0e}"
-           if (name, torch.float64) in errors else "-")
+    err = (f"{errors[name, 'rotations', torch.float64]:.0e} / {errors[name, 'mirrors', torch.float64]:.0e}"
+           if (name, "rotations", torch.float64) in errors else "-")
     print(f"{name:24s} {acc['train']:7.1%} {acc['rotated']:8.1%} {acc['rotated + mirrored']:12.1%}   {err}")
 factor_text = f"about {factor_90:.0f}" if not np.isnan(factor_90) else f"more than {copies_list[-1]}"
 print(f"augmentation copies per shape for 90 % on rotated shapes: {factor_text}")
+print(f"Curie: vector allowed exactly for the polar shapes in {sum(curie_agrees)} of {len(names)} cases")
+print(f"square -> rectangle: loss {loss_without:.1e} without phi (floor {floor:.1e}), {loss_with:.1e} with phi;"
+      f" phi keeps {sum(keeps_phi)} of the square's {len(square_group)} operations")
 
 
 # %% [markdown]
@@ -651,7 +921,7 @@ print("dipole is rotation-equivariant:", is_rotation_equivariant(dipole))
 print("abs_dipole is rotation-equivariant:", is_rotation_equivariant(abs_dipole))
 
 # %% [markdown]
-# **Exercise 2 (which pair does the invariant model confuse?).** Before section 6 you were
+# **Exercise 2 (which pair does the invariant model confuse?).** Before section 7 you were
 # asked to predict it. Prove your answer for all 28 pairs of shapes: compute the sorted
 # distance lists with `tetris.pairwise_distances` and print every pair whose lists agree to
 # `atol = 1e-9`. Then design a ninth shape of four cubes and check whether the distance model could
@@ -666,19 +936,81 @@ same_pairs = [(names[i], names[j]) for i, j in itertools.combinations(range(8), 
               if torch.allclose(dists[i], dists[j], atol=1e-9)]
 print("pairs with identical distance lists:", same_pairs)
 
+
+# A ninth shape. First: is there a ninth shape of four face-sharing cubes? Grow every such shape
+# cube by cube and keep one copy per shape up to rotation (the 24 rotations of a cube) or up to
+# rotation and mirror (48).
+def cube_group(proper: bool) -> list[np.ndarray]:
+    """The 24 rotations (proper=True) or 48 orthogonal maps of the cube, as signed permutations."""
+    mats = []
+    for perm in itertools.permutations(range(3)):
+        for signs in itertools.product((1, -1), repeat=3):
+            Q = np.zeros((3, 3), dtype=int)
+            Q[range(3), perm] = signs
+            if not proper or round(np.linalg.det(Q)) == 1:
+                mats.append(Q)
+    return mats
+
+
+def canonical(cubes: frozenset, group: list[np.ndarray]) -> tuple:
+    """One representative of a set of cube positions up to the group and translations."""
+    best = None
+    for Q in group:
+        p = np.array(sorted(cubes)) @ Q.T
+        key = tuple(sorted(map(tuple, p - p.min(axis=0))))
+        best = key if best is None or key < best else best
+    return best
+
+
+def polycubes(n: int, proper: bool) -> set:
+    """All shapes of n face-sharing cubes, up to rotation (proper) or rotation and mirror."""
+    group, shapes = cube_group(proper), {canonical(frozenset({(0, 0, 0)}), cube_group(proper))}
+    for _ in range(n - 1):
+        grown = set()
+        for shape in shapes:
+            for c in shape:
+                for d in np.vstack([np.eye(3, dtype=int), -np.eye(3, dtype=int)]):
+                    new = tuple(int(v) for v in np.add(c, d))
+                    if new not in shape:
+                        grown.add(canonical(frozenset(shape) | {new}, group))
+        shapes = grown
+    return shapes
+
+
+print("shapes of 4 face-sharing cubes, up to rotation:", len(polycubes(4, proper=True)),
+      "| up to rotation and mirror:", len(polycubes(4, proper=False)))
+
+# All eight are taken, so a ninth shape must let cubes touch along an edge or a corner. One:
+ninth = torch.tensor([[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [2.0, 1.0, 0.0], [2.0, 1.0, 1.0]], dtype=torch.float64)
+d9 = tetris.pairwise_distances(ninth[None])[0]
+closest = min(range(8), key=lambda k: (dists[k] - d9).abs().max().item())
+gap = (dists[closest] - d9).abs().max().item()
+print(f"ninth shape: closest distance list is {names[closest]}'s, largest difference {gap:.3f} edges;"
+      f" the distance model can tell it apart: {gap > 1e-6}")
+print(f"ninth shape is chiral (no rotation maps it onto its mirror image):"
+      f" {tetris.superposition_rmsd(ninth, ninth @ mirror_y.T, proper=True) > 1e-6}")
+
 # %% [markdown]
-# **Exercise 3 (Curie for all eight shapes).** Which of the eight shapes can produce a
-# nonzero vector output in *any* equivariant model? Predict from their symmetry (look for an
-# inversion centre), then check with `vector_model` from section 9: print the length of the
-# vector for each shape in float64.
-# *Hint:* the line, the square and the zigzag each map onto themselves under $x \to -x$ about
-# their centre.
+# **Exercise 3 (which shapes can have a handedness?).** An equivariant model with a single
+# pseudoscalar output (`EquivariantTetris(irreps_out="0o")`) gives each shape one number that
+# flips sign in a mirror. For which of the eight shapes can that number be nonzero, whatever the
+# weights? Predict it from the point groups printed in section 10, then check in float64 with
+# an untrained model.
+# *Hint:* a pseudoscalar is multiplied by $\det g$ under an operation $g$. What must happen to it
+# when the shape's point group contains an operation with $\det g = -1$?
 
 # %% tags=["solution"]
+# A pseudoscalar p of a shape whose group contains an improper g (det g = -1) obeys p = -p = 0.
+# Only groups of rotations alone (chiral groups) allow it: here C2, the chiral pair.
+torch.manual_seed(0)
+pseudo_model = EquivariantTetris(irreps_out="0o").double()
 with torch.no_grad():
-    lengths = vector_model(pos_ref.double()).norm(dim=1)
-for name, length in zip(names, lengths):
-    print(f"{name:13s} |vector| = {length:.1e}  {'forbidden' if length < 1e-12 else 'allowed'}")
+    p_all = pseudo_model(pos_ref.double())[:, 0]
+for name, p_value in zip(names, p_all):
+    symbol, group = point_group_of_points(tetris.SHAPES[name])
+    improper = int((torch.linalg.det(group) < 0).sum())
+    print(f"{name:13s} {symbol.replace('*', 'inf'):5s} improper operations: {improper}"
+          f"  pseudoscalar {p_value:+.1e}  {'allowed' if abs(p_value) > 1e-12 else 'forbidden'}")
 
 # %% [markdown]
 # ## References
@@ -696,3 +1028,7 @@ for name, length in zip(names, lengths):
 #    393 (1894).
 # 6. T. E. Smidt, M. Geiger, B. K. Miller, Finding symmetry breaking order parameters with
 #    Euclidean neural networks, *Phys. Rev. Research* **3**, L012002 (2021).
+# 7. F. E. Neumann, *Vorlesungen über die Theorie der Elasticität der festen Körper und des
+#    Lichtäthers* (Teubner, Leipzig, 1885) (Neumann's principle).
+# 8. J. F. Nye, *Physical Properties of Crystals: Their Representation by Tensors and Matrices*
+#    (Oxford University Press, 1957) (point groups and the allowed property tensors).
