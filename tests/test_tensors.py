@@ -10,7 +10,9 @@ from e3nn import o3
 
 from tutorial_utils.symmetry import random_o3
 from tutorial_utils.tensors import (
+    HERMANN_MAUGUIN,
     INVERSION,
+    POINT_GROUPS,
     TensorIrreps,
     generate_group,
     group_projector,
@@ -38,7 +40,7 @@ TENSORS = [
     ("ij=ji", {}, "0e+2e"),  # dielectric
     ("ij", {}, "0e+1e+2e"),  # Born effective charge
     ("ij", {"i": "1e", "j": "1e"}, "0e+1e+2e"),  # NMR shielding
-    ("ij", {"j": "1e"}, "0o+1o+2o"),  # magnetoelectric
+    ("ij", {"j": "1e"}, "0o+1o+2o"),  # axial rank 2 (polar x axial), e.g. E_i B_j
     ("ij=-ji", {}, "1e"),
     ("ijk=jik", {}, "2x1o+2o+3o"),  # Raman
     ("ijk=ikj", {}, "2x1o+2o+3o"),  # piezoelectric
@@ -118,8 +120,17 @@ def test_bad_inputs():
         generate_group([2 * torch.eye(3)])
 
 
-ORDERS = {"C1": 1, "Ci": 2, "C2h": 4, "D2h": 8, "C4v": 8, "D4": 8, "D4h": 16, "D6h": 24,
-          "O": 24, "Td": 24, "Oh": 48}
+ORDERS = {"C1": 1, "Ci": 2, "C2": 2, "Cs": 2, "C2h": 4, "D2": 4, "C2v": 4, "D2h": 8,
+          "C4": 4, "S4": 4, "C4h": 8, "D4": 8, "C4v": 8, "D2d": 8, "D4h": 16,
+          "C3": 3, "S6": 6, "D3": 6, "C3v": 6, "D3d": 12,
+          "C6": 6, "C3h": 6, "C6h": 12, "D6": 12, "C6v": 12, "D3h": 12, "D6h": 24,
+          "T": 12, "Th": 24, "O": 24, "Td": 24, "Oh": 48}
+CENTROSYMMETRIC = {"Ci", "C2h", "D2h", "C4h", "D4h", "S6", "D3d", "C6h", "D6h", "Th", "Oh"}  # the 11 Laue classes
+
+
+def test_all_32_crystal_classes_are_known():
+    assert set(POINT_GROUPS) == set(ORDERS) == set(HERMANN_MAUGUIN)
+    assert len(POINT_GROUPS) == 32 and len(set(HERMANN_MAUGUIN.values())) == 32
 
 
 @pytest.mark.parametrize("name,order", ORDERS.items())
@@ -133,12 +144,29 @@ def test_point_groups_are_closed_groups(name, order):
     dist = (prods - G.reshape(1, -1, 9)).abs().amax(-1).amin(-1)
     assert float(dist.max()) < 1e-9
     has_inversion = bool((G + eye).abs().amax((1, 2)).min() < 1e-12)
-    assert has_inversion == (name in {"Ci", "C2h", "D2h", "D4h", "D6h", "Oh"})
+    assert has_inversion == (name in CENTROSYMMETRIC)
+
+
+def _classes_allowing(irreps: str) -> set[str]:
+    """Hermann-Mauguin symbols of the crystal classes with a nonzero invariant in ``irreps``."""
+    return {HERMANN_MAUGUIN[name] for name in POINT_GROUPS
+            if sum(c for _, c in invariant_counts(irreps, point_group(name))) > 0}
+
+
+def test_property_counts_over_the_32_classes():
+    """Textbook counts (Nye 1957): pyroelectricity (a polar vector) in 10 classes,
+    piezoelectricity in 20, natural optical activity (the symmetric axial gyration tensor,
+    0o + 2o) in 15: the 11 enantiomorphic classes plus m, mm2, -4 and -42m."""
+    assert len(_classes_allowing("1o")) == 10
+    assert len(_classes_allowing(str(TensorIrreps("ijk=ikj").irreps))) == 20
+    enantiomorphic = {"1", "2", "222", "4", "422", "3", "32", "6", "622", "23", "432"}
+    assert _classes_allowing("0o") == enantiomorphic
+    assert _classes_allowing("0o + 2o") == enantiomorphic | {"m", "mm2", "-4", "-42m"}
 
 
 # independent components per crystal class (Nye 1957)
 COUNTS = {
-    # point group: (dielectric, piezoelectric, elastic, magnetoelectric)
+    # point group: (dielectric, piezoelectric, elastic, axial rank 2 (E_i B_j))
     "Oh": (1, 0, 3, 0),
     "O": (1, 0, 3, 1),
     "Td": (1, 1, 3, 0),

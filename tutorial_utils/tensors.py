@@ -7,7 +7,8 @@ Two tools for material property tensors (dielectric, Born charge, piezoelectric,
   :class:`~e3nn.o3.ReducedTensorProducts` for the change of basis. Each index is a polar
   (``"1o"``, e.g. an electric field) or axial (``"1e"``, e.g. a magnetic field) vector index.
 * Point groups are stored as tensors of O(3) matrices (``(|G|, 3, 3)``), built by closing a
-  set of generators (:func:`generate_group`, :func:`point_group`). Averaging a tensor over a
+  set of generators (:func:`generate_group`; :func:`point_group` knows all 32 crystal
+  classes). Averaging a tensor over a
   group (:func:`symmetrize`, :func:`project_irreps`) keeps exactly the part the crystal
   symmetry allows (Neumann's principle); :func:`invariant_counts` says how many independent
   components survive in each irrep.
@@ -29,6 +30,7 @@ from e3nn import o3
 from .symmetry import default_dtype
 
 __all__ = [
+    "HERMANN_MAUGUIN",
     "INVERSION",
     "POINT_GROUPS",
     "TensorIrreps",
@@ -274,24 +276,62 @@ _C4Z = ((0.0, 0.0, 1.0), math.pi / 2)
 _C3_111 = ((1.0, 1.0, 1.0), 2 * math.pi / 3)
 _C2X = ((1.0, 0.0, 0.0), math.pi)
 _C6Z = ((0.0, 0.0, 1.0), math.pi / 3)
+_C3Z = ((0.0, 0.0, 1.0), 2 * math.pi / 3)
 _C2Z = ((0.0, 0.0, 1.0), math.pi)
 
-# Generators in the standard Cartesian setting: 4-fold and 6-fold axes along z,
-# cubic 3-fold axis along [111], 2-fold axis along x.
+# Generators in the standard Cartesian setting: the principal (2-, 3-, 4- or 6-fold) axis
+# along z, the cubic 3-fold axis along [111], a 2-fold axis or a mirror normal along x.
 POINT_GROUPS: dict[str, list[tuple | str]] = {  # a generator: a matrix given by tuples, or a name
+    # triclinic
     "C1": [],
     "Ci": ["I"],
+    # monoclinic
+    "C2": [_C2Z],
+    "Cs": ["mz"],
     "C2h": [_C2Z, "I"],
+    # orthorhombic
+    "D2": [_C2Z, _C2X],
+    "C2v": [_C2Z, "mx"],
     "D2h": [_C2Z, _C2X, "I"],
-    "C4v": [_C4Z, "mx"],
+    # tetragonal
+    "C4": [_C4Z],
+    "S4": ["S4z"],
+    "C4h": [_C4Z, "I"],
     "D4": [_C4Z, _C2X],
+    "C4v": [_C4Z, "mx"],
+    "D2d": ["S4z", _C2X],
     "D4h": [_C4Z, _C2X, "I"],
+    # trigonal
+    "C3": [_C3Z],
+    "S6": [_C3Z, "I"],
+    "D3": [_C3Z, _C2X],
+    "C3v": [_C3Z, "mx"],
+    "D3d": [_C3Z, _C2X, "I"],
+    # hexagonal
+    "C6": [_C6Z],
+    "C3h": [_C3Z, "mz"],
+    "C6h": [_C6Z, "I"],
+    "D6": [_C6Z, _C2X],
+    "C6v": [_C6Z, "mx"],
+    "D3h": [_C3Z, "mz", _C2X],
     "D6h": [_C6Z, _C2X, "I"],
+    # cubic
+    "T": [_C2Z, _C3_111],
+    "Th": [_C2Z, _C3_111, "I"],
     "O": [_C4Z, _C3_111],
     "Td": ["S4z", _C3_111],
     "Oh": [_C4Z, _C3_111, "I"],
 }
-"""Generators of the point groups :func:`point_group` knows (Schoenflies names)."""
+"""Generators of the 32 crystallographic point groups (Schoenflies names), by crystal system."""
+
+HERMANN_MAUGUIN: dict[str, str] = {
+    "C1": "1", "Ci": "-1", "C2": "2", "Cs": "m", "C2h": "2/m", "D2": "222", "C2v": "mm2",
+    "D2h": "mmm", "C4": "4", "S4": "-4", "C4h": "4/m", "D4": "422", "C4v": "4mm", "D2d": "-42m",
+    "D4h": "4/mmm", "C3": "3", "S6": "-3", "D3": "32", "C3v": "3m", "D3d": "-3m", "C6": "6",
+    "C3h": "-6", "C6h": "6/m", "D6": "622", "C6v": "6mm", "D3h": "-6m2", "D6h": "6/mmm",
+    "T": "23", "Th": "m-3", "O": "432", "Td": "-43m", "Oh": "m-3m",
+}
+"""Schoenflies name -> Hermann-Mauguin (international) symbol of the 32 crystal classes."""
 
 
 def _generator_matrix(g) -> torch.Tensor:
@@ -299,6 +339,8 @@ def _generator_matrix(g) -> torch.Tensor:
         return INVERSION.clone()
     if g == "mx":  # mirror plane perpendicular to x: inversion times C2x
         return INVERSION @ rotation_about(*_C2X)
+    if g == "mz":  # mirror plane perpendicular to z: inversion times C2z
+        return INVERSION @ rotation_about(*_C2Z)
     if g == "S4z":  # improper 4-fold rotation: inversion times a rotation by -90 degrees about z
         return INVERSION @ rotation_about(_C4Z[0], -math.pi / 2)
     return rotation_about(*g)
@@ -308,9 +350,10 @@ def point_group(name: str) -> torch.Tensor:
     """The elements (|G|, 3, 3), float64, of a crystallographic point group by its
     Schoenflies name, generated from generators (see :data:`POINT_GROUPS`).
 
-    Cubic ``"Oh"`` (48 elements, e.g. rock salt), ``"O"``, ``"Td"`` (zinc blende),
-    tetragonal ``"D4h"`` (16, 4-fold axis along z), ``"D4"``, ``"C4v"``, hexagonal ``"D6h"``,
-    orthorhombic ``"D2h"``, monoclinic ``"C2h"``, triclinic ``"Ci"`` and ``"C1"``.
+    All 32 crystal classes are known, e.g. cubic ``"Oh"`` (48 elements, rock salt), ``"Td"``
+    (zinc blende), tetragonal ``"D4h"`` (16, 4-fold axis along z), hexagonal ``"D6h"``,
+    trigonal ``"D3d"``, orthorhombic ``"D2h"``, monoclinic ``"C2h"``, triclinic ``"C1"``;
+    :data:`HERMANN_MAUGUIN` gives their international symbols.
     """
     if name not in POINT_GROUPS:
         raise ValueError(f"unknown point group {name!r}; choose one of {sorted(POINT_GROUPS)}")

@@ -11,13 +11,16 @@
 #   e3nn's Wigner D matrices are representations of it;
 # - type the features of a model as irreps (`o3.Irreps("1x0e + 2x1o")`) and know what
 #   `0e`, `0o`, `1o`, `1e`, `2e`, `2o` mean physically;
-# - compute and plot spherical harmonics and verify $Y(Qx) = D(Q)\,Y(x)$;
+# - compute and plot spherical harmonics, verify $Y(Qx) = D(Q)\,Y(x)$, and name each
+#   component (which $m$ is $p_x$, which is $d_{xy}$) in e3nn's convention, where y is the
+#   polar axis;
 # - decompose tensor products with Clebsch-Gordan coefficients, build the selection-rule
 #   table, and assemble a point convolution $W(r) = R(r)\,Y(\hat r)$ from a tensor product
-#   with weights given by a radial MLP;
+#   with weights given by a radial MLP, and count the paths and weights of a layer;
 # - see why ReLU on vector components breaks equivariance and how a gate fixes it;
-# - write material tensors (dielectric, Born charge, Raman, piezoelectric, elastic) as irreps
-#   with `ReducedTensorProducts`, and let a point group tell you which components survive.
+# - *(appendix, after the workshop)* write material tensors (dielectric, Born charge, Raman,
+#   piezoelectric, elastic) as irreps with `ReducedTensorProducts`, and let a point group tell
+#   you which components survive.
 #
 # **Prerequisites:** notebook 01 (what equivariance means). Linear algebra (matrices,
 # eigen-decomposition) and a first encounter with tensors in physics (the dielectric or the
@@ -46,6 +49,7 @@ device = setup(seed=0)
 # %%
 import math
 
+import e3nn
 import matplotlib.pyplot as plt
 import numpy as np
 import plotly.graph_objects as go
@@ -60,8 +64,9 @@ from tutorial_utils import pick
 from tutorial_utils.graphs import radius_graph
 from tutorial_utils.notebook_cells import show_source
 from tutorial_utils.symmetry import random_o3
-from tutorial_utils.tensors import (TensorIrreps, generate_group, invariant_counts, point_group,
-                                    project_irreps, rotation_about, symmetrize, symmetrize_indices)
+from tutorial_utils.tensors import (HERMANN_MAUGUIN, POINT_GROUPS, TensorIrreps, generate_group,
+                                    invariant_counts, point_group, project_irreps, rotation_about,
+                                    symmetrize, symmetrize_indices)
 
 # A theory notebook: double precision makes every exact identity hold to about 1e-15, so a
 # check that fails stands far above round-off. (Models in later notebooks use float32.)
@@ -272,7 +277,11 @@ plt.show()
 # e3nn offers three normalisations: `"integral"` (the default; $\int_{S^2} (Y^l_m)^2\,d\Omega = 1$),
 # `"component"` ($\sum_m (Y^l_m)^2 = 2l+1$ on the unit sphere, each component of order 1) and
 # `"norm"` ($\sum_m (Y^l_m)^2 = 1$). Note e3nn's convention: its $m = 0$ harmonic is symmetric
-# about the **y** axis, not z (printed below).
+# about the **y** axis, not z (printed below). Since release 0.2.2 e3nn orders the $l = 1$
+# harmonics as $(x, y, z)$, so a vector's components are its `1o` features unchanged.
+# Earlier releases used the textbook harmonics, with polar axis z and $l = 1$ ordered
+# $(y, z, x)$ (e3nn's guide "Change of Basis", reference 7), and material made with them,
+# the 2021 slides included, may show that order. The installed version is checked below.
 
 # %%
 irreps_sh = o3.Irreps.spherical_harmonics(3)  # 0e + 1o + 2e + 3o
@@ -310,6 +319,68 @@ print("Y^2 (component) = sqrt(15) (xz, xy, [y^2-(x^2+z^2)/2]/sqrt(3), yz, [z^2-x
 axes_xyz = torch.eye(3)
 m0 = o3.spherical_harmonics(2, axes_xyz, normalize=True, normalization="component")[:, 2]
 print("Y^2_0 on the x, y, z axes:", [round(v, 3) for v in m0.tolist()], "(largest on y)")
+
+# %% [markdown]
+# **Which $m$ is which orbital?** Chemistry names the real harmonics with $z$ as the polar
+# axis ($d_{z^2}$ points along $z$, $d_{x^2-y^2}$ lies in the $xy$ plane). e3nn's polar axis
+# is $y$, so the same shapes carry permuted names. The table names every component by
+# evaluation, not by hand: it computes $Y^l_m$ on random points and finds the Cartesian
+# polynomial it is proportional to, first in e3nn's own axes, then with the axes renamed
+# cyclically so that e3nn's $y$ is called $z$ (e3nn's $z$, $x$, $y$ are called $x$, $y$, $z$:
+# a cyclic relabelling, which keeps the axes right-handed). In the renamed axes e3nn's order $m = -l, \dots, l$ is the
+# textbook order of real harmonics: $(p_y, p_z, p_x)$ and
+# $(d_{xy}, d_{yz}, d_{z^2}, d_{xz}, d_{x^2-y^2})$.
+
+# %%
+ORBITALS = {  # Cartesian polynomial of (x, y, z) for each orbital name, l = 1 and l = 2
+    1: {"x": lambda x, y, z: x, "y": lambda x, y, z: y, "z": lambda x, y, z: z},
+    2: {"xy": lambda x, y, z: x * y, "yz": lambda x, y, z: y * z, "xz": lambda x, y, z: x * z,
+        "x2-y2": lambda x, y, z: x**2 - y**2, "y2-z2": lambda x, y, z: y**2 - z**2,
+        "z2-x2": lambda x, y, z: z**2 - x**2, "3x2-r2": lambda x, y, z: 2 * x**2 - y**2 - z**2,
+        "3y2-r2": lambda x, y, z: 2 * y**2 - x**2 - z**2, "3z2-r2": lambda x, y, z: 2 * z**2 - x**2 - y**2},
+}
+
+
+def orbital_name(Y_m: torch.Tensor, xyz: torch.Tensor, l: int) -> str:
+    """Name of the polynomial in ORBITALS[l] proportional to one harmonic component.
+
+    Y_m: (n,) values of one component on n points; xyz: (n, 3) the same points in the axes
+    the name refers to. A minus sign means proportional with a negative factor.
+    """
+    for name, poly in ORBITALS[l].items():
+        p = poly(*xyz.unbind(-1))
+        cosine = float(Y_m @ p / (Y_m.norm() * p.norm()))
+        if abs(cosine) > 1 - 1e-12:
+            return name if cosine > 0 else "-" + name
+    return "none"
+
+
+points = torch.randn(n_samples, 3)
+renamed = points[:, [2, 0, 1]]  # chemistry axes: (x, y, z) are e3nn's (z, x, y)
+sh_names = {}  # (l, m) -> (name in e3nn's axes, chemistry name)
+for l in (1, 2):
+    Yl = o3.spherical_harmonics(l, points, normalize=False, normalization="component")
+    for m in range(-l, l + 1):
+        chem = orbital_name(Yl[:, m + l], renamed, l).replace("3z2-r2", "z2")
+        sh_names[(l, m)] = (orbital_name(Yl[:, m + l], points, l), "spd"[l] + "_" + chem)
+
+# %%
+# NBVAL_CHECK_OUTPUT
+Y1_axes = o3.spherical_harmonics(1, torch.eye(3), normalize=True, normalization="component") / 3**0.5
+order = ", ".join("xyz"[int(Y1_axes[:, m].abs().argmax())] for m in range(3))
+print(f"Y^1 at the unit vectors e_x, e_y, e_z (rows), divided by sqrt(3):\n{Y1_axes.round(decimals=3) + 0.0}")
+print(f"e3nn {e3nn.__version__} orders l = 1 as ({order}); e3nn's polar axis (where Y^2_0 peaks): "
+      f"{'xyz'[int(m0.argmax())]}\n")
+print(f"{'l':>2s} {'m':>3s}  {'polynomial, e3nn axes':22s} name with e3nn's y called z")
+for (l, m), (e3nn_name, chem_name) in sh_names.items():
+    print(f"{l:2d} {m:3d}  {e3nn_name:22s} {chem_name}")
+circle = torch.linspace(0, 2 * math.pi, 721)[:-1]
+planes = {"y = 0 (x-z plane)": torch.stack([circle.cos(), 0 * circle, circle.sin()], -1),
+          "z = 0 (x-y plane)": torch.stack([circle.cos(), circle.sin(), 0 * circle], -1)}
+for plane_name, ring in planes.items():
+    f = o3.spherical_harmonics(2, ring, normalize=True, normalization="component")[:, 4].abs()
+    lobes = int(((f > f.roll(1)) & (f >= f.roll(-1))).sum())
+    print(f"lobes of Y^2_(m=2) on a circle in the plane {plane_name}: {lobes}")
 
 # %% [markdown]
 # **Figure** (interactive: drag to rotate). $|Y^l_m(\hat r)|$ as the radius of a surface,
@@ -540,7 +611,11 @@ print(f"irreps: {conv.irreps_in} -> {conv.irreps_out}, radial MLP outputs {conv.
 # %% [markdown]
 # **Figure.** Left: the radial functions $R(r)$ the (untrained) MLP produces for the first
 # weights, smooth and zero beyond $r_\text{max}$. Right: one filter component
-# $W(\vec r) = R(r)\,Y^2_m(\hat r)$ in the $xy$ plane.
+# $W(\vec r) = R(r)\,Y^2_{2}(\hat r)$. In e3nn's axes this component is proportional to
+# $z^2 - x^2$ (the table of section 3), the $d_{x^2-y^2}$ shape turned into the plane
+# perpendicular to e3nn's polar axis $y$. So it is drawn in the plane $y = 0$, where it shows
+# the familiar four lobes; in the plane $z = 0$ the same component is $\propto -x^2$, a
+# dumbbell with two lobes (both lobe counts printed in section 3).
 
 # %%
 r_grid = torch.linspace(0.0, conv.r_max * 1.1, 200)
@@ -548,8 +623,8 @@ with torch.no_grad():
     R_of_r = conv.radial(soft_one_hot_linspace(r_grid, 0.0, conv.r_max, conv.n_basis, basis="smooth_finite",
                                                cutoff=True) * conv.n_basis**0.5)
     u = torch.linspace(-conv.r_max, conv.r_max, 121)
-    X, Yg = torch.meshgrid(u, u, indexing="xy")
-    plane = torch.stack([X, Yg, torch.zeros_like(X)], dim=-1).reshape(-1, 3)
+    X, Z = torch.meshgrid(u, u, indexing="xy")
+    plane = torch.stack([X, torch.zeros_like(X), Z], dim=-1).reshape(-1, 3)  # the plane y = 0
     basis = soft_one_hot_linspace(plane.norm(dim=1), 0.0, conv.r_max, conv.n_basis, basis="smooth_finite",
                                   cutoff=True) * conv.n_basis**0.5
     W = conv.radial(basis)[:, 0] * o3.spherical_harmonics(2, plane, normalize=True, normalization="component")[:, 4]
@@ -562,8 +637,9 @@ axes[0].set_ylabel("R(r)")
 axes[0].legend(fontsize=8)
 im = axes[1].imshow(W.reshape(121, 121), extent=[-conv.r_max, conv.r_max] * 2, origin="lower", cmap="RdBu_r")
 axes[1].set_xlabel("x (Å)")
-axes[1].set_ylabel("y (Å)")
-axes[1].set_title(r"filter $R(r)\,Y^2_{m=2}(\hat r)$ in the plane z = 0")
+axes[1].set_ylabel("z (Å)")
+polynomial = "$" + sh_names[(2, 2)][0].replace("2", "^2").replace("-", " - ") + "$"  # from the table
+axes[1].set_title(rf"filter $R(r)\,Y^2_{{m=2}}(\hat r) \propto$ {polynomial} in the plane y = 0")
 fig.colorbar(im, ax=axes[1])
 plt.show()
 
@@ -624,7 +700,95 @@ for ax, (name, (a, b)) in zip(axes, pairs.items()):
 plt.show()
 
 # %% [markdown]
-# ## 7. Physical tensors as irreps: `ReducedTensorProducts`
+# ## Summary
+# Each point with the number this notebook computed (the appendix has its own summary):
+
+# %%
+print("- O(3) axioms hold numerically:", all(axioms.values()))
+print("- D(g)D(h) = D(gh) for 0e+0o+1o+1e+2e+2o+3o, error:", f"{homomorphism_err:.1e}")
+print("- spherical harmonics l <= 3: Y(Qx) = D(Q)Y(x), error:", f"{sh_equivariance_err:.1e}")
+print(f"- e3nn's l = 1 order is ({order}); its l = 2, m = 0 harmonic is {sh_names[(2, 0)][0]} "
+      f"({sh_names[(2, 0)][1]} with y called z), m = 2 is {sh_names[(2, 2)][0]} ({sh_names[(2, 2)][1]})")
+print("- 1o x 1o =", tp.irreps_out, "= dot product + cross product + symmetric traceless part")
+print(f"- FullyConnectedTensorProduct: {len(tp_fc.instructions)} irrep paths, {tp_fc.weight_numel} weights")
+print("- point convolution W(r) = R(r)Y(r_hat), equivariance error:", f"{conv_err:.1e}")
+print("- ReLU on vector components, relative error:", f"{relu_rel:.2f}", "; Gate:", f"{gate_err:.1e}")
+
+# %% [markdown]
+# ## Exercises
+#
+# **Exercise 1 (quadrupole).** The electric quadrupole moment of point charges $q_a$ at
+# $r_a$ is $Q_{ij} = \sum_a q_a (3 r_{a,i} r_{a,j} - r_a^2 \delta_{ij})$. Which irreps does it
+# contain? *Hint:* it is symmetric, so split it with `TensorIrreps("ij=ji")` as section 4
+# split the symmetric part of $x \otimes y$ (the appendix explains the tool); then look at its
+# `0e` component for random charges.
+
+# %% hint="TensorIrreps('ij=ji').to_irreps(quad); the first number is the 0e component" tags=["solution"]
+# NBVAL_CHECK_OUTPUT
+# Solution to exercise 1
+charges, positions = torch.randn(5), torch.randn(5, 3)
+quad = (charges[:, None, None] * (3 * positions[:, :, None] * positions[:, None, :]
+        - (positions**2).sum(-1)[:, None, None] * torch.eye(3))).sum(0)
+x_quad = TensorIrreps("ij=ji").to_irreps(quad)
+print("symmetric matrix:", TensorIrreps("ij=ji").irreps)
+print("0e part of the quadrupole vanishes:", abs(float(x_quad[0])) < 1e-12)
+kept = o3.Irreps([(mul, ir) for mul, ir in TensorIrreps("ij=ji").irreps if ir.l > 0])
+print(f"so the quadrupole is {kept} ({kept.dim} components), the irrep of the d orbitals")
+
+# %% [markdown]
+# **Exercise 2 (build an equivariant layer).** Node features `h` with irreps `3x0e + 2x1o`
+# meet the spherical harmonics of an edge direction, `0e + 1o + 2e`, as in the point
+# convolution of section 5. (a) Build the gate `gate_layer = nn.Gate("2x0e", [silu], "4x0e",
+# [sigmoid], "2x1o + 2x2e")` of section 6 and, feeding it,
+# `o3.FullyConnectedTensorProduct(irreps_node, irreps_edge, gate_layer.irreps_in)`. (b) Predict from the selection rule how many irrep paths the
+# tensor product has and how many weights ($m_1 m_2 m_\text{out}$ per path, section 5), and
+# compare with `len(tp.instructions)` and `tp.weight_numel`. (c) Check numerically on random
+# O(3) elements that the layer $\mathrm{Gate}(h \otimes Y)$ is equivariant: rotating $h$
+# with $D(Q)$ and the edge vectors with $Q$ rotates the output with $D(Q)$. *Hint:*
+# `random_o3(10)`, `Irreps.D_from_matrix(Q)`, and `ir_out in ir1 * ir2` for the selection rule.
+
+# %% hint="loop over (mul, ir) of both inputs and the output; compare out(D h, Y(Q r)) with out(h, Y(r)) @ D_out.T" tags=["solution"]
+# NBVAL_CHECK_OUTPUT
+# Solution to exercise 2
+irreps_node, irreps_edge = o3.Irreps("3x0e + 2x1o"), o3.Irreps.spherical_harmonics(2)
+gate_layer = nn.Gate("2x0e", [torch.nn.functional.silu], "4x0e", [torch.sigmoid], "2x1o + 2x2e")
+tp_layer = o3.FullyConnectedTensorProduct(irreps_node, irreps_edge, gate_layer.irreps_in)
+
+
+def layer(h: torch.Tensor, edge_vec: torch.Tensor) -> torch.Tensor:
+    """Gate(h x Y(edge)): node features (n, 3x0e+2x1o), edge vectors (n, 3) -> (n, 2x0e+2x1o+2x2e)."""
+    Y = o3.spherical_harmonics(irreps_edge, edge_vec, normalize=True, normalization="component")
+    return gate_layer(tp_layer(h, Y))
+
+
+predicted_paths, predicted_weights = 0, 0
+for m1, ir1 in irreps_node:
+    for m2, ir2 in irreps_edge:
+        for m_out, ir_out in tp_layer.irreps_out:
+            if ir_out in ir1 * ir2:  # the selection rule
+                predicted_paths += 1
+                predicted_weights += m1 * m2 * m_out
+print(f"{irreps_node} x {irreps_edge} -> {tp_layer.irreps_out} -> Gate -> {gate_layer.irreps_out}")
+print(f"irrep paths: predicted {predicted_paths}, e3nn {len(tp_layer.instructions)}")
+print(f"weights: predicted {predicted_weights}, e3nn {tp_layer.weight_numel}")
+h_nodes, edge_vecs = irreps_node.randn(n_samples, -1), torch.randn(n_samples, 3)
+Qs_layer = random_o3(10)
+layer_errors = [(layer(h_nodes @ irreps_node.D_from_matrix(Q).T, edge_vecs @ Q.T)
+                 - layer(h_nodes, edge_vecs) @ gate_layer.irreps_out.D_from_matrix(Q).T).abs().max().item()
+                for Q in Qs_layer]
+n_improper = int((torch.linalg.det(Qs_layer) < 0).sum())
+print(f"equivariant on {len(Qs_layer)} random O(3) elements, error below 1e-8: {max(layer_errors) < 1e-8}")
+print(f"of them with det = -1 (inversion times a rotation): at least one: {n_improper > 0}")
+
+# %% [markdown]
+# ## Appendix (after the workshop): physical tensors and crystal symmetry
+#
+# The two sections below are not part of the 60-minute session; they will move to a
+# tensor-properties notebook. They build on sections 2 to 4: irreps, parity and the
+# tensor product of vectors.
+
+# %% [markdown]
+# ### A.1 Physical tensors as irreps: `ReducedTensorProducts`
 #
 # A material property tensor is a tensor product of vectors with **index symmetries**. e3nn's
 # `o3.ReducedTensorProducts(formula, i="1o", ...)` finds the irreps of such a tensor and an
@@ -731,7 +895,7 @@ ax.legend(ncols=5, fontsize=8)
 plt.show()
 
 # %% [markdown]
-# ## 8. Symmetry as a compiler: what a crystal allows
+# ### A.2 Symmetry as a compiler: what a crystal allows
 #
 # **Neumann's principle**: a property tensor of a crystal is invariant under every element of
 # the crystal's point group $G$, $g\cdot T = T$. Averaging over the group,
@@ -776,9 +940,10 @@ for name, G in {"Oh (cubic)": Oh, "D4h (tetragonal)": D4h}.items():
     print(f"{name:17s} surviving components per irrep: {counts} -> {sum(c for _, c in counts)} independent")
 
 # %% [markdown]
-# The "compiler" works for any tensor and any point group. The table counts the independent
-# components e3nn's irreps and the group averages leave, for a few crystal classes
-# (compare with the tables in Nye's *Physical Properties of Crystals*):
+# The "compiler" works for any tensor and any point group; `point_group` knows all 32
+# crystal classes (exercise A2 uses them all). The table counts the independent components
+# e3nn's irreps and the group averages leave, for a few of them (compare with the tables in
+# Nye's *Physical Properties of Crystals*):
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -808,16 +973,9 @@ for ax, (name, M) in zip(axes, panels):
 plt.show()
 
 # %% [markdown]
-# ## Summary
-# Each point with the number this notebook computed:
+# ### Appendix summary
 
 # %%
-print("- O(3) axioms hold numerically:", all(axioms.values()))
-print("- D(g)D(h) = D(gh) for 0e+0o+1o+1e+2e+2o+3o, error:", f"{homomorphism_err:.1e}")
-print("- spherical harmonics l <= 3: Y(Qx) = D(Q)Y(x), error:", f"{sh_equivariance_err:.1e}")
-print("- 1o x 1o =", tp.irreps_out, "= dot product + cross product + symmetric traceless part")
-print("- point convolution W(r) = R(r)Y(r_hat), equivariance error:", f"{conv_err:.1e}")
-print("- ReLU on vector components, relative error:", f"{relu_rel:.2f}", "; Gate:", f"{gate_err:.1e}")
 for name, t in physical_tensors.items():
     print(f"- {name}: {t.irreps} ({t.irreps.dim} components)")
 print("- largest round-trip error:", f"{max(round_trip_err.values()):.1e}",
@@ -826,35 +984,17 @@ print("- dielectric tensor: Oh keeps", invariant_counts(dielectric.irreps, Oh),
       ", D4h keeps", invariant_counts(dielectric.irreps, D4h))
 
 # %% [markdown]
-# ## Exercises
+# ### Exercises on the appendix
 #
-# **Exercise 1 (quadrupole).** The electric quadrupole moment of point charges $q_a$ at
-# $r_a$ is $Q_{ij} = \sum_a q_a (3 r_{a,i} r_{a,j} - r_a^2 \delta_{ij})$. Which irreps does it
-# contain? *Hint:* it is symmetric, so start from `TensorIrreps("ij=ji")`; then look at its
-# `0e` component for random charges.
-
-# %% hint="TensorIrreps('ij=ji').to_irreps(quad); the first number is the 0e component" tags=["solution"]
-# NBVAL_CHECK_OUTPUT
-# Solution to exercise 1
-charges, positions = torch.randn(5), torch.randn(5, 3)
-quad = (charges[:, None, None] * (3 * positions[:, :, None] * positions[:, None, :]
-        - (positions**2).sum(-1)[:, None, None] * torch.eye(3))).sum(0)
-x_quad = TensorIrreps("ij=ji").to_irreps(quad)
-print("symmetric matrix:", TensorIrreps("ij=ji").irreps)
-print("0e part of the quadrupole vanishes:", abs(float(x_quad[0])) < 1e-12)
-kept = o3.Irreps([(mul, ir) for mul, ir in TensorIrreps("ij=ji").irreps if ir.l > 0])
-print(f"so the quadrupole is {kept} ({kept.dim} components), the irrep of the d orbitals")
-
-# %% [markdown]
-# **Exercise 2 (polarizability derivative).** The derivative of the polarizability with
+# **Exercise A1 (polarizability derivative).** The derivative of the polarizability with
 # respect to an electric field, the hyperpolarizability $\beta_{ijk} = \partial\alpha_{ij}/\partial E_k$,
 # is fully symmetric when the frequencies can be neglected (Kleinman symmetry). Find its
-# irreps and compare with the Raman tensor $\partial\alpha_{ij}/\partial u_k$ of section 7:
+# irreps and compare with the Raman tensor $\partial\alpha_{ij}/\partial u_k$ of appendix A.1:
 # which irreps does the extra symmetry remove? *Hint:* the formula `"ijk=jik=ikj"`.
 
 # %% hint="compare TensorIrreps('ijk=jik=ikj').irreps with TensorIrreps('ijk=jik').irreps" tags=["solution"]
 # NBVAL_CHECK_OUTPUT
-# Solution to exercise 2
+# Solution to exercise A1
 beta = TensorIrreps("ijk=jik=ikj")
 raman = TensorIrreps("ijk=jik")
 print("hyperpolarizability (fully symmetric):", beta.irreps, f"({beta.irreps.dim} components)")
@@ -863,22 +1003,50 @@ removed = [str(ir) for mul, ir in raman.irreps for _ in range(mul - beta.irreps.
 print("removed by the full symmetry:", " + ".join(removed))
 
 # %% [markdown]
-# **Exercise 3 (which crystals are magnetoelectric?).** The linear magnetoelectric tensor
-# $\alpha_{ij} = \partial M_j / \partial E_i$ couples a polar vector (the field $E$) to an
-# axial one (the magnetisation $M$). Find its irreps and count its independent components in
-# the point groups `Oh`, `O` (cubic without inversion), `Td` and `C4v`. What does the
-# inversion do to it? *Hint:* `TensorIrreps("ij", j="1e")` and `invariant_counts`.
+# **Exercise A2 (which crystals are optically active?).** Natural optical activity, the
+# rotation of the plane of polarisation of light in quartz or in a sugar solution, is
+# described by the gyration tensor $g_{ij}$: a symmetric rank-2 tensor that is **axial**. It
+# transforms like the product $E_i B_j$ of a polar and an axial vector (`1o` ⊗ `1e`),
+# $g \mapsto \det(Q)\,Q\,g\,Q^\top$, and it is even under time reversal, so the ordinary
+# point groups decide where it may exist. (a) Find the irreps of a general axial rank-2
+# tensor and show that its symmetric part, the gyration tensor, is `0o + 2o`. (b) Using the
+# 32 crystal classes that `point_group` knows (`POINT_GROUPS`, international symbols in
+# `HERMANN_MAUGUIN`), count the classes in which the gyration tensor has at least one
+# allowed component and compare with Nye's count of 15: the 11 enantiomorphic classes (no
+# mirror, no inversion) plus `m`, `mm2`, `-4` and `-42m`. Why does no class with the
+# inversion allow it? *Hint:* `TensorIrreps("ij", j="1e")`; a symmetric matrix has no `1o`
+# part; `invariant_counts(o3.Irreps("0o + 2o"), point_group(name))`.
+#
+# **Why not the magnetoelectric effect?** The linear magnetoelectric tensor
+# $\alpha_{ij} = \partial M_i / \partial E_j$ is an axial rank-2 tensor too, but the
+# magnetisation $M$ is odd under time reversal while $E$ is even, so $\alpha$ is time-odd: it
+# exists only in magnetically ordered crystals, and which of them allow it is decided by the
+# 122 magnetic point groups, which combine the rotations with time reversal, not by the 32
+# ordinary ones. Cr₂O₃, the classic magnetoelectric (Dzyaloshinskii, 1959), has the
+# centrosymmetric crystal class $\bar 3m$, which would forbid $\alpha$; its magnetic point
+# group $\bar 3'm'$ contains the inversion only combined with time reversal, and that
+# allows it.
 
-# %% hint="TensorIrreps('ij', j='1e').irreps, then invariant_counts(irreps, point_group(name))" tags=["solution"]
+# %% hint="TensorIrreps('ij', j='1e').irreps; then sum(c for _, c in invariant_counts(o3.Irreps('0o + 2o'), point_group(name))) > 0 for every name in POINT_GROUPS" tags=["solution"]
 # NBVAL_CHECK_OUTPUT
-# Solution to exercise 3
-magnetoelectric = TensorIrreps("ij", j="1e")
-print("magnetoelectric tensor:", magnetoelectric.irreps)
-for name in ["Oh", "O", "Td", "C4v"]:
-    counts = invariant_counts(magnetoelectric.irreps, point_group(name))
-    print(f"{name:4s}: {sum(c for _, c in counts)} independent, per irrep {counts}")
-all_odd = all(ir.p == -1 for _, ir in magnetoelectric.irreps)
-print(f"every irrep is odd: {all_odd}, so a point group containing the inversion allows none of it")
+# Solution to exercise A2
+axial = TensorIrreps("ij", j="1e")  # index i polar (E), index j axial (B)
+S = symmetrize_indices(torch.randn(n_samples, 3, 3), "ij=ji")
+no_1o = axial.to_irreps(S)[:, 1:4].abs().max() < 1e-12  # the 1o block is the antisymmetric part
+irreps_gyration = o3.Irreps([(mul, ir) for mul, ir in axial.irreps if ir.l != 1])
+print(f"axial rank-2 tensor: {axial.irreps}; a symmetric one has no 1o part: {no_1o}")
+print(f"gyration tensor (symmetric, axial): {irreps_gyration}")
+active, centrosymmetric_active = [], 0
+for name in POINT_GROUPS:
+    G = point_group(name)
+    if sum(c for _, c in invariant_counts(irreps_gyration, G)) > 0:
+        proper = bool((torch.linalg.det(G) > 0).all())  # enantiomorphic: rotations only
+        active.append((HERMANN_MAUGUIN[name], proper))
+        centrosymmetric_active += any(torch.allclose(Q, inversion) for Q in G)
+print(f"optically active crystal classes: {len(active)} of {len(POINT_GROUPS)} (Nye: 15)")
+print(f"  enantiomorphic, {sum(p for _, p in active)}:", " ".join(n for n, p in active if p))
+print(f"  with mirrors or rotoinversions, {sum(not p for _, p in active)}:", " ".join(n for n, p in active if not p))
+print(f"classes with the inversion among them: {centrosymmetric_active} (every irrep of g is odd)")
 
 # %% [markdown]
 # ## References
@@ -894,3 +1062,11 @@ print(f"every irrep is odd: {all_odd}, so a point group containing the inversion
 #    of Condensed Matter, Springer (2008).
 # 6. S. Batzner et al., E(3)-equivariant graph neural networks for data-efficient and
 #    accurate interatomic potentials, Nature Communications 13, 2453 (2022).
+# 7. e3nn documentation, guide "Change of Basis" (the switch to the y-polar basis in release
+#    0.2.2), https://docs.e3nn.org/en/latest/guide/change_of_basis.html.
+# 8. I. E. Dzyaloshinskii, On the magneto-electrical effect in antiferromagnets, Zh. Eksp.
+#    Teor. Fiz. 37, 881 (1959) [Sov. Phys. JETP 10, 628 (1960)]: Cr₂O₃ and its magnetic
+#    symmetry.
+#
+# Natural optical activity in 15 of the 32 crystal classes (exercise A2): Nye (reference 4),
+# chapter on optical activity.
