@@ -139,11 +139,42 @@ def install_assets(assets: Path = ASSETS) -> Path:
 
 
 # --------------------------------------------------------------------------- rendering
-def for_slides(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+def add_instructor_plan(nb: nbformat.NotebookNode, name: str) -> nbformat.NotebookNode:
+    """Where ``INSTRUCTORS.md`` plans the notebook ``name``: its plan as the deck's second
+    slide, and a speaker note (reveal.js speaker view) on every planned section's slide,
+    saying its minutes and whether to run it live. ``nb`` is changed and returned."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import instructor_plan
+
+    rows = {r.section: r for r in instructor_plan.read_plans().get(name, [])}
+    if not rows:
+        return nb
+    cells, minute = [], 0
+    for k, cell in enumerate(nb.cells):
+        cells.append(cell)
+        if k == 0:
+            plan = nbformat.v4.new_markdown_cell(instructor_plan.plan_markdown(list(rows.values())))
+            plan.metadata["slideshow"] = {"slide_type": "slide"}
+            cells.append(plan)
+        headings = instructor_plan.notebook_sections(nbformat.v4.new_notebook(cells=[cell]))
+        for heading in (h for h in headings if h in rows):
+            row = rows[heading]
+            note = nbformat.v4.new_markdown_cell(instructor_plan.speaker_note(row, minute))
+            note.metadata["slideshow"] = {"slide_type": "notes"}
+            cells.append(note)
+            minute += row.minutes
+    nb.cells = cells
+    return nb
+
+
+def for_slides(nb: nbformat.NotebookNode, name: str | None = None) -> nbformat.NotebookNode:
     """A copy of ``nb`` ready for the deck: plotly figures become a div drawn by the local
     plotly.js (nbconvert shows nothing for plotly's JSON), and the Colab badge image (an
-    image from the web) becomes a plain link."""
+    image from the web) becomes a plain link. With the notebook's ``name``, the instructor
+    plan of ``INSTRUCTORS.md`` is added (:func:`add_instructor_plan`)."""
     out = copy.deepcopy(nb)
+    if name is not None:
+        add_instructor_plan(out, name)
     n = 0
     for cell in out.cells:
         if cell.cell_type == "markdown":
@@ -178,7 +209,7 @@ def render(path: Path, out_dir: Path = SLIDES) -> Path:
         reveal_url_prefix="assets/reveal.js", reveal_theme="white", reveal_number="c/t",
         exclude_input_prompt=True, exclude_output_prompt=True,
     )
-    nb = for_slides(nbformat.read(path, as_version=4))
+    nb = for_slides(nbformat.read(path, as_version=4), path.stem)
     html, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": path.stem}})
     refuse_remote_loads(html, f"{path.name}: the deck")
     target = deck_path(path, out_dir)
@@ -387,7 +418,7 @@ def main() -> int:
     problems = []
     for path in paths:
         deck = render(path)
-        nb = nbformat.read(path, as_version=4)
+        nb = for_slides(nbformat.read(path, as_version=4), path.stem)
         line = f"{deck.relative_to(ROOT)}: {expected_slides(nb)} slides"
         if args.check:
             shot = screenshot_path(path)

@@ -24,7 +24,7 @@
 # (notebook 02 gives the theory behind what you see here).
 #
 # **Run time** on 2 CPU cores: quick mode (`TUTORIAL_QUICK=1`) under 1 min,
-# full mode about 1 min.
+# full mode 1-1.5 min.
 
 # %%
 # Setup: on Colab, install the tutorial package (pinned); elsewhere nothing is installed.
@@ -794,12 +794,17 @@ from e3nn.io import CartesianTensor  # noqa: E402
 
 sym = CartesianTensor("ij=ji")                               # irreps 1x0e + 1x2e
 phi_02 = torch.cat([phi[deformer.irreps_phi.slices()[0]], phi[deformer.irreps_phi.slices()[4]]])
-print("phi's 0e + 2e part as a Cartesian matrix:\n", sym.to_cartesian(phi_02.float()).numpy().round(3))
+phi_matrix = sym.to_cartesian(phi_02)                        # (3, 3), symmetric
+print("phi's 0e + 2e part as a Cartesian matrix:\n", phi_matrix.numpy().round(3))
+off_diagonal = (phi_matrix - torch.diag(phi_matrix.diagonal())).abs().max().item()
+print(f"largest off-diagonal element: {off_diagonal:.1e}; xx - yy = {phi_matrix[0, 0] - phi_matrix[1, 1]:+.3f}")
 
 # %% [markdown]
 # Only the even scalar and the `2e` part are nonzero; the pseudoscalar, both vectors and `2o`
 # stay at round-off. The `2e` part is a quadrupole-like matrix, diagonal in the rectangle's
-# axes with unequal $xx$ and $yy$ entries: it points along the long side. This is no accident of
+# axes (the off-diagonal elements are at round-off) with unequal $xx$ and $yy$ entries: it tells
+# apart the two in-plane axes that the square treats alike. Its sign and size are the network's
+# choice (another seed may flip them); which components are nonzero is not. This is no accident of
 # the optimiser. At $\varphi = 0$ the gradient of the loss with respect to $\varphi$ is unchanged by
 # every operation that maps *both* the square and the rectangle onto themselves, so gradient
 # descent can only grow components with the rectangle's symmetry. We count, among the square's
