@@ -21,7 +21,7 @@ from tutorial_utils.descriptors import (
     steinhardt_q,
     structure_descriptors,
 )
-from tutorial_utils.symmetry import random_o3, rotate_irreps
+from tutorial_utils.symmetry import random_o3, random_rotation, rotate_irreps
 
 # q4, q6 from Steinhardt, Nelson, Ronchetti, PRB 28, 784 (1983) and Mickel et al.,
 # J. Chem. Phys. 138, 044501 (2013), to 3 decimals.
@@ -106,6 +106,22 @@ def test_batched_projection_matches_single(float64):
     both = sh_projection(torch.cat([a, b]), 3, edge_center=center, average=True)
     assert torch.allclose(both[0], sh_projection(a, 3, average=True))
     assert torch.allclose(both[1], sh_projection(b, 3, average=True))
+
+
+def test_pseudoscalar_bispectrum_flips_sign_under_a_mirror(float64):
+    vec, l_max = _environment(8), 6
+    radial = radial_basis(vec.norm(dim=1), 3, r_max=3.5, r_min=1.5)
+    even, odd = Bispectrum(l_max), Bispectrum(l_max, parity=-1)
+    assert all(sum(p) % 2 == 1 and p[0] < p[1] < p[2] for p in odd.paths)
+    c = sh_projection(vec, l_max, radial)
+    c_rot = sh_projection(vec @ random_rotation().T, l_max, radial)
+    c_mirror = sh_projection(vec * torch.tensor([1.0, 1.0, -1.0]), l_max, radial)
+    assert odd(c).abs().max() > 1e-4  # pseudoscalars, not zeros
+    assert torch.allclose(odd(c_rot), odd(c), atol=1e-12)  # rotation invariant
+    assert torch.allclose(odd(c_mirror), -odd(c), atol=1e-12)  # sign flip under a mirror
+    assert torch.allclose(even(c_mirror), even(c), atol=1e-12)
+    with pytest.raises(ValueError, match="parity must be"):
+        Bispectrum(2, parity=0)
 
 
 def _ring_with_poles(ks: list[int]) -> torch.Tensor:

@@ -12,7 +12,8 @@ rotation invariants are descriptors:
 
 * the power spectrum ``p_{n n' l} = sum_m c_{n l m} c_{n' l m} / (2l + 1)`` (3-body);
 * the bispectrum ``b_{l1 l2 l3}``: the coupling of ``c_{l1} (x) c_{l2}`` to ``l3``, dotted
-  with ``c_{l3}`` (4-body), computed with e3nn tensor products down to ``0e``;
+  with ``c_{l3}`` (4-body), computed with e3nn tensor products down to ``0e`` (or, for
+  ``l1 + l2 + l3`` odd, down to the pseudoscalars ``0o``);
 * Steinhardt's bond-orientational order ``q_l`` = sqrt(power spectrum) of the neighbour
   average inside a shell (Steinhardt, Nelson, Ronchetti, Phys. Rev. B 28, 784 (1983)).
 
@@ -191,32 +192,41 @@ class Bispectrum(torch.nn.Module):
     """Bispectrum ``b_{l1 l2 l3} = [c_{l1} (x) c_{l2}]_{l3} . c_{l3}`` for ``l1 <= l2 <= l3``.
 
     Two e3nn tensor products: a :class:`~e3nn.o3.TensorProduct` couples each pair
-    ``(l1, l2)`` to ``l3`` (only the parity ``(-1)^{l3}`` that ``c_{l3}`` has, so
-    ``l1 + l2 + l3`` is even), then an :class:`~e3nn.o3.ElementwiseTensorProduct` with
-    ``c_{l3}`` keeps only the scalar ``0e`` output. Invariant under O(3) (rotations and
-    inversion). Each radial channel is used on its own (``n1 = n2 = n3``).
+    ``(l1, l2)`` to ``l3``, then an :class:`~e3nn.o3.ElementwiseTensorProduct` with
+    ``c_{l3}`` keeps only the scalar output. The product has parity ``(-1)^(l1+l2+l3)``:
+    ``parity=1`` (default) keeps the paths with ``l1 + l2 + l3`` even, true scalars ``0e``
+    invariant under O(3); ``parity=-1`` the odd ones, pseudoscalars ``0o``, invariant under
+    rotations but changing sign under inversion or a mirror. Each radial channel is used on
+    its own (``n1 = n2 = n3``), so an odd path with two equal ``l`` vanishes identically (its
+    coupling is antisymmetric in the two equal blocks): ``parity=-1`` keeps ``l1 < l2 < l3``.
 
     Input (..., n_radial, (l_max+1)^2); output (..., n_radial * len(self.paths)).
     """
 
     gather: torch.Tensor  # columns of c_l3 for each path, in path order
 
-    def __init__(self, l_max: int):
+    def __init__(self, l_max: int, parity: int = 1):
         super().__init__()
-        self.l_max = int(l_max)
+        if parity not in (1, -1):
+            raise ValueError(f"parity must be 1 (0e invariants) or -1 (0o pseudoscalars), got {parity}")
+        self.l_max, self.parity = int(l_max), parity
         self.irreps_in = irreps_sh(l_max)
         paths = [(l1, l2, l3) for l1 in range(l_max + 1) for l2 in range(l1, l_max + 1)
-                 for l3 in range(l2, min(l1 + l2, l_max) + 1) if (l1 + l2 + l3) % 2 == 0]
+                 for l3 in range(l2, min(l1 + l2, l_max) + 1) if (-1) ** (l1 + l2 + l3) == parity]
+        if parity == -1:
+            paths = [(l1, l2, l3) for l1, l2, l3 in paths if l1 < l2 < l3]
         self.paths: list[tuple[int, int, int]] = paths
-        irreps_mid = o3.Irreps([(1, (l3, (-1) ** l3)) for _, _, l3 in paths])
+        irreps_mid = o3.Irreps([(1, (l3, (-1) ** (l1 + l2))) for l1, l2, l3 in paths])
+        irreps_c_l3 = o3.Irreps([(1, (l3, (-1) ** l3)) for _, _, l3 in paths])
         # [c_l1 (x) c_l2]_l3: one tensor-product path per (l1, l2, l3), no learnable weights
         self.tp = o3.TensorProduct(self.irreps_in, self.irreps_in, irreps_mid,
                                    [(l1, l2, k, "uuu", False) for k, (l1, l2, _) in enumerate(paths)],
                                    irrep_normalization="component")
         gather = torch.cat([torch.arange(l3 * l3, (l3 + 1) ** 2) for _, _, l3 in paths])
         self.register_buffer("gather", gather, persistent=False)
-        # ... dotted with c_l3: the 0e output of l3 (x) l3, path by path
-        self.dot = o3.ElementwiseTensorProduct(irreps_mid, irreps_mid, filter_ir_out=["0e"])
+        # ... dotted with c_l3: the scalar output of l3 (x) l3, path by path
+        self.dot = o3.ElementwiseTensorProduct(irreps_mid, irreps_c_l3,
+                                               filter_ir_out=["0e" if parity == 1 else "0o"])
 
     def forward(self, c: torch.Tensor) -> torch.Tensor:
         if c.shape[-1] != self.irreps_in.dim:
@@ -261,9 +271,12 @@ def structure_descriptors(atoms: Atoms, r_max: float, l_max: int = 6, n_radial: 
 def neighbour_average(atoms: Atoms, features: torch.Tensor, r_max: float) -> torch.Tensor:
     """Average each atom's features (N, F) with those of its neighbours within ``r_max`` Å.
 
-    Averaging over the first shell (as in Lechner and Dellago's averaged ``q_l``, J. Chem.
-    Phys. 129, 114707 (2008)) damps the thermal noise of a crystal, whose neighbours share
-    its structure, while a liquid stays disordered. Returns (N, F).
+    Averaging over the first shell damps the thermal noise of a crystal, whose neighbours
+    share its structure, while a liquid stays disordered. Applied to invariants (power
+    spectra, ``q_l``) this averages the invariants; Lechner and Dellago's averaged ``q_l``
+    (J. Chem. Phys. 129, 114707 (2008)) instead averages the coefficients ``q_lm`` and forms
+    the invariant afterwards (pass the flattened coefficients here, then take the invariant).
+    Returns (N, F).
     """
     data = atoms_to_data(atoms, r_max)
     neighbour, centre = data.edge_index

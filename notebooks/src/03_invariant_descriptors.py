@@ -12,14 +12,21 @@
 #   read the neighbour directions back from it;
 # - build the rotation invariants of that signal, the **power spectrum** and the **bispectrum**
 #   (with e3nn tensor products), and check them against Steinhardt's bond-order values;
-# - show with a numerical example that the power spectrum is *incomplete* and the bispectrum is not;
-# - invert descriptors by gradient descent and measure how often the geometry comes back;
+# - show with a numerical example that the power spectrum is *incomplete* (two different
+#   environments share it), that the bispectrum separates this pair, though it is not
+#   complete in general either;
+# - fit a geometry to a power spectrum by gradient descent and measure how far it ends up from the
+#   environment the power spectrum came from;
 # - classify the atoms of a copper crystal as fcc / hcp / bcc / disordered while it melts.
 #
-# **Prerequisites:** notebooks 01 (irreps, spherical harmonics, tensor products) and 02 (graphs of
-# atoms). Python, NumPy, a little linear algebra; no machine learning is needed here.
+# **Prerequisites:** notebook 01 (`01_symmetry_intro`: why symmetry matters, invariant against
+# equivariant models) and notebook 02 (`02_irreps_tensor_products`: irreps, spherical harmonics,
+# tensor products). Graphs of atoms are not needed: the neighbour lists of the crystals in section 6
+# (all atoms within a cutoff, periodic images included) are built by `tutorial_utils.graphs`.
+# Python, NumPy, a little linear algebra; no machine learning is needed here.
 #
-# **Run time** on 2 CPU cores: quick mode (`TUTORIAL_QUICK=1`) about 1 min, full mode about 3 min.
+# **Run time** on 2 CPU cores: quick mode (`TUTORIAL_QUICK=1`) under 1 min, full mode about 4 min
+# (most of it the molecular dynamics of section 6).
 
 # %%
 # Setup: on Colab, install the tutorial package (pinned); elsewhere nothing is installed.
@@ -57,7 +64,7 @@ from tutorial_utils.descriptors import (Bispectrum, ReferenceClassifier, aligned
                                         sh_projection, steinhardt_q, structure_descriptors)
 from tutorial_utils.notebook_cells import show_source
 from tutorial_utils.plotting import sphere_grid, view_structure
-from tutorial_utils.symmetry import random_o3, rotate_irreps
+from tutorial_utils.symmetry import random_o3, random_rotation, rotate_irreps
 
 torch.set_default_dtype(torch.float64)  # invariance checks at round-off level need float64
 torch.set_num_threads(1)  # the tensors here are small: extra threads only add overhead
@@ -244,11 +251,29 @@ print("every neighbour recovered within two grid spacings:",
 # $$ b_{l_1 l_2 l_3} = \sum_{m_1 m_2 m_3} C^{l_3 m_3}_{l_1 m_1, l_2 m_2}\, c_{l_1 m_1} c_{l_2 m_2} c_{l_3 m_3}
 # \qquad (4\text{-body}). $$
 #
-# In e3nn this is two tensor products ending in `0e`. Only $l_1+l_2+l_3$ even survives, because
-# $c_l$ has parity $(-1)^l$ and we keep the invariants that are also unchanged by the inversion:
+# In e3nn this is two tensor products ending in a scalar. Each $c_l$ has parity $(-1)^l$, so the
+# product of three blocks has parity $(-1)^{l_1+l_2+l_3}$. For $l_1+l_2+l_3$ even, $b_{l_1 l_2 l_3}$
+# is a true scalar (`0e`), unchanged by rotations *and* by the inversion. For $l_1+l_2+l_3$ odd it
+# is a **pseudoscalar** (`0o`): unchanged by rotations, but it changes sign under the inversion or a
+# mirror. These odd components are not zero (computed below). By default `Bispectrum` keeps only
+# the even ones, the usual choice for a model of an energy, which a mirror does not change;
+# `Bispectrum(l_max, parity=-1)` computes the odd ones:
 
 # %%
 show_source(Bispectrum)
+
+# %% [markdown]
+# **The same objects in the atomic cluster expansion.** In ACE (Drautz, Phys. Rev. B 99, 014104
+# (2019)) the density coefficients $c_{nlm}$ are the *atomic base* $A_{nlm}$, and the rotation
+# invariants built from products of $\nu$ of them are the $B$ basis functions of *correlation
+# order* $\nu$, which depend on the centre and $\nu$ neighbours at a time (*body order* $\nu+1$):
+# $c_{n00}$ is $\nu = 1$ (2-body), the power spectrum is $\nu = 2$ (3-body) and the bispectrum is
+# $\nu = 3$ (4-body). Our `Bispectrum` keeps only equal radial channels $n_1 = n_2 = n_3$, a subset
+# of ACE's $\nu = 3$ functions. ACE continues to higher $\nu$ by coupling more $A$'s with
+# generalised Clebsch-Gordan coefficients. Message-passing networks reach high correlation orders
+# another way: the NequIP-style potential of notebook 04 (`04_molecular_dynamics`) couples each
+# neighbour's features to the edge's spherical harmonics by a tensor product in every layer, and
+# iterating such layers builds features of ever higher correlation order.
 
 # %% [markdown]
 # **Exact test: Steinhardt's values.** For perfect environments $q_4$ and $q_6$ are known numbers
@@ -307,6 +332,38 @@ print(f"relative change after rotation + permutation: power {((p_moved - p).norm
 print("invariant to 1e-10:", bool((p_moved - p).norm() / p.norm() < 1e-10),
       bool((b_moved - b).norm() / b.norm() < 1e-10))
 
+# %% [markdown]
+# **Pseudoscalars.** The components with $l_1+l_2+l_3$ odd of the same environment, and of its
+# mirror image (reflected in the plane $z = 0$). A random environment has no mirror symmetry, so its
+# mirror image is a different, *chiral* partner. (With one radial channel per product, the odd
+# couplings with two equal $l$ vanish identically, so `parity=-1` keeps $l_1 < l_2 < l_3$.)
+
+# %%
+l_odd = 6  # l_max = 4 allows only one odd path with l1 < l2 < l3, (2, 3, 4)
+pseudoscalar_bispectrum = Bispectrum(l_odd, parity=-1)
+
+
+def pseudoscalars(x: torch.Tensor) -> torch.Tensor:
+    """The 0o bispectrum components (3 * n_paths,) of one environment x (M, 3), Å."""
+    return pseudoscalar_bispectrum(sh_projection(x, l_odd, radial_basis(x.norm(dim=1), 3, r_max=3.5, r_min=1.5)))
+
+
+mirror = x * torch.tensor([1.0, 1.0, -1.0])  # the environment reflected in the plane z = 0
+b_odd, b_odd_mirror, b_odd_rotated = pseudoscalars(x), pseudoscalars(mirror), pseudoscalars(x @ random_rotation().T)
+b_even_mirror = invariants(mirror)[1]
+print(f"0o paths (l1, l2, l3): {pseudoscalar_bispectrum.paths}, {b_odd.numel()} components with 3 radial channels")
+print(f"largest |0o component| {b_odd.abs().max():.1e}; largest |0e component| {b.abs().max():.1e}")
+
+# %%
+# NBVAL_CHECK_OUTPUT
+print("0o components are not zero (largest above 1e-6):  ", bool(b_odd.abs().max() > 1e-6))
+print("rotation leaves them unchanged (relative 1e-10):   ",
+      bool((b_odd_rotated - b_odd).norm() / b_odd.norm() < 1e-10))
+print("the mirror image flips their sign (relative 1e-10):",
+      bool((b_odd_mirror + b_odd).norm() / b_odd.norm() < 1e-10))
+print("the mirror image keeps every 0e component:         ",
+      bool((b_even_mirror - b).norm() / b.norm() < 1e-10))
+
 
 # %% [markdown]
 # ## 4. Completeness: two environments the power spectrum cannot tell apart
@@ -358,8 +415,6 @@ print(f"RMSD between A and B after the best rotation, reflection and renumbering
       f"{aligned_rmsd(env_A.numpy(), env_B.numpy()):.2f} Å")
 print("power spectra equal (relative difference < 1e-12):", bool((pA - pB).norm() / pA.norm() < 1e-12))
 print(f"bispectra: relative difference {((bA - bB).norm() / bA.norm()):.2f}")
-mirror = x * torch.tensor([1.0, 1.0, -1.0])  # the random environment of section 3, reflected in z = 0
-print("a mirror image has the same bispectrum:", bool((invariants(mirror)[1] - b).norm() / b.norm() < 1e-10))
 
 # %%
 fig, axes = plt.subplots(1, 3, figsize=(11, 3.3), gridspec_kw={"width_ratios": [1, 1, 2.2]})
@@ -385,112 +440,94 @@ plt.show()
 
 # %% [markdown]
 # The power spectra agree to round-off while the environments are clearly different (the RMSD
-# printed above); the bispectrum separates them. The bispectrum is not complete in general either
-# (Pozdnyakov *et al.* also built pairs that fool it), but it removes this whole class of
-# degeneracies. A mirror image is never separated by these invariants (last line above): we kept only
-# the `0e` (inversion-even) ones; the `0o` couplings with $l_1+l_2+l_3$ odd would tell left from right.
+# printed above): the power spectrum is **incomplete**. The bispectrum separates this particular
+# pair. It is not complete either: Pozdnyakov *et al.* (2020) also constructed pairs of different
+# environments with equal 3-body *and* equal 4-body features, that is equal power spectra and equal
+# bispectra, which only higher correlation orders can tell apart. And no `0e` invariant separates an
+# environment from its mirror image (section 3); the `0o` pseudoscalars do.
 #
-# ## 5. Inverting the invariants
+# ## 5. Fitting a geometry to a descriptor
 #
-# If a descriptor is complete, the environment can be recovered from it up to rotation, reflection
-# and renumbering. We test this by gradient descent: start from random neighbour positions $x$ and
-# minimise
+# If a descriptor were complete, matching it would fix the environment up to rotation, reflection
+# and renumbering. We test this on the pair of section 4. Start from A, with every neighbour moved
+# by a small random displacement (standard deviation `sigma = 0.1` Å per component, so that the fit
+# has something to do), and move the neighbours by gradient descent (L-BFGS) to minimise the
+# relative distance to B's descriptor,
 #
-# $$ L(x) = \frac{1}{F}\sum_{k=1}^{F} \Big(\frac{d_k(x) - d_k(x_\text{target})}{s_k}\Big)^2 $$
+# $$ L(x) = \frac{\lVert d(x) - d(x_B)\rVert^2}{\lVert d(x_B)\rVert^2}, $$
 #
-# with L-BFGS, where $d$ is the power spectrum or the bispectrum and $s_k$ the spread of component
-# $k$ over the random starts (so that every component counts). A run *matches the descriptor* if
-# $L < 10^{-6}$ and *recovers the geometry* if the RMSD to the target after optimal rotation,
-# reflection and Hungarian renumbering is below 0.05 Å. The target is a random environment of 5
-# neighbours; both descriptors use $l_\max = 4$ and 3 radial channels.
+# where $d$ is the power spectrum or the bispectrum, with the settings of section 4
+# ($l_\max = 8$, 3 radial channels). Then we measure how far the fitted environment is from B:
+# the RMSD after the best rotation, reflection and renumbering of the neighbours (`aligned_rmsd`:
+# Hungarian matching alternated with the Kabsch superposition).
 
 # %%
-l_inv, n_radial_inv, r_min_inv, r_max_inv = 4, 3, 1.5, 3.5  # radial basis range in Å
-bispectrum_inv = Bispectrum(l_inv)
-
-
 def descriptor(x: torch.Tensor, kind: str) -> torch.Tensor:
-    """Power spectrum or bispectrum of one environment x (M, 3), Å."""
-    c = sh_projection(x, l_inv, radial_basis(x.norm(dim=1), n_radial_inv, r_max_inv, r_min_inv))
-    return power_spectrum(c, l_inv) if kind == "power" else bispectrum_inv(c)
+    """Power spectrum or bispectrum (F,) of one environment x (M, 3), Å, settings of section 4."""
+    c = sh_projection(x, l_deg, radial_basis(x.norm(dim=1), 3, r_max=3.5, r_min=1.5))
+    return power_spectrum(c, l_deg) if kind == "power" else bispectrum_deg(c)
 
 
-def random_environment(m: int, generator: torch.Generator) -> torch.Tensor:
-    """m neighbours in random directions at 2.0-3.0 Å (m, 3)."""
-    u = torch.randn(m, 3, generator=generator)
-    return u / u.norm(dim=1, keepdim=True) * (2.0 + torch.rand(m, 1, generator=generator))
+def fit(x0: torch.Tensor, d_target: torch.Tensor, kind: str,
+        max_iter: int = 100) -> tuple[torch.Tensor, list[float]]:
+    """L-BFGS from positions x0 (M, 3) Å towards the descriptor d_target (F,).
 
-
-gen = torch.Generator().manual_seed(1)
-target = random_environment(5, gen)
-n_starts = pick(full=32, quick=4)
-starts = [random_environment(5, gen) for _ in range(n_starts)]
-
-
-# %%
-def fit(x0: torch.Tensor, kind: str, d_target: torch.Tensor, scale: torch.Tensor,
-        max_iter: int = 200) -> tuple[float, torch.Tensor]:
-    """L-BFGS from positions x0 (M, 3) Å to the descriptor d_target; returns (loss, positions)."""
+    Returns the fitted positions (M, 3) in Å and the loss L at every evaluation (dimensionless).
+    """
     x = x0.clone().requires_grad_()
     opt = torch.optim.LBFGS([x], max_iter=max_iter, line_search_fn="strong_wolfe",
-                            tolerance_grad=1e-12, tolerance_change=1e-16)
+                            tolerance_grad=1e-14, tolerance_change=1e-20)
+    history = []
 
     def closure():
         opt.zero_grad()
-        loss = (((descriptor(x, kind) - d_target) / scale) ** 2).mean()
+        loss = ((descriptor(x, kind) - d_target) ** 2).sum() / (d_target**2).sum()
         loss.backward()
+        history.append(loss.item())
         return loss
 
     opt.step(closure)
-    return float(closure().detach()), x.detach()
+    return x.detach(), history
 
 
-def invert(kind: str) -> np.ndarray:
-    """Fit every start to the target's descriptor; rows (final loss, RMSD to the target in Å)."""
-    d_target = descriptor(target, kind)
-    with torch.no_grad():
-        spread = torch.stack([descriptor(x, kind) for x in starts]).std(0)
-    scale = spread + 1e-3 * spread.max()
-    results = []
-    for x0 in starts:
-        loss, x = fit(x0, kind, d_target, scale)
-        results.append((loss, aligned_rmsd(x.numpy(), target.numpy())))
-    return np.array(results)
-
-
+sigma = 0.1  # Å, standard deviation of the displacement of the start
+x_start = env_A + sigma * torch.randn(env_A.shape, generator=torch.Generator().manual_seed(2))
 t0 = time.perf_counter()
-inversion = {kind: invert(kind) for kind in ["power", "bispectrum"]}
-print(f"{2 * n_starts} inversions in {time.perf_counter() - t0:.0f} s")
-for kind, res in inversion.items():
-    matched, recovered = res[:, 0] < 1e-6, res[:, 1] < 0.05
-    print(f"{kind:>10}: descriptor matched {matched.sum()}/{n_starts}, geometry recovered "
-          f"{recovered.sum()}/{n_starts}, matched but wrong geometry {(matched & ~recovered).sum()}")
-    if (~recovered).any():
-        best_wrong = np.argmin(np.where(recovered, np.inf, res[:, 0]))
-        print(f"{'':>10}  lowest loss of a wrong geometry: {res[best_wrong, 0]:.1e} "
-              f"(RMSD {res[best_wrong, 1]:.2f} Å)")
+fits = {kind: fit(x_start, descriptor(env_B, kind), kind) for kind in ("power", "bispectrum")}
+rmsd_to_B = {kind: aligned_rmsd(x_fit.numpy(), env_B.numpy()) for kind, (x_fit, _) in fits.items()}
+print(f"two fits in {time.perf_counter() - t0:.0f} s; the start is {aligned_rmsd(x_start.numpy(), env_B.numpy()):.2f} Å "
+      f"from B and {aligned_rmsd(x_start.numpy(), env_A.numpy()):.2f} Å from A")
+for kind, (x_fit, history) in fits.items():
+    print(f"{kind:>10} fit: loss {history[0]:.1e} -> {history[-1]:.1e} in {len(history)} evaluations; "
+          f"RMSD to B {rmsd_to_B[kind]:.2f} Å, to A {aligned_rmsd(x_fit.numpy(), env_A.numpy()):.2f} Å")
 
 # %%
-fig, ax = plt.subplots(figsize=(5.5, 3.8))
-for kind, marker in [("power", "o"), ("bispectrum", "s")]:
-    res = inversion[kind]
-    ax.scatter(np.maximum(res[:, 0], 1e-16), res[:, 1], marker=marker, alpha=0.7, label=kind)
-ax.axvline(1e-6, color="grey", ls=":")
-ax.axhline(0.05, color="grey", ls="--")
-ax.set_xscale("log")
-ax.set_xlabel("final descriptor loss L (dimensionless)")
-ax.set_ylabel("RMSD to the target after alignment (Å)")
-ax.legend()
+# NBVAL_CHECK_OUTPUT
+loss_power, loss_bispectrum = fits["power"][1][-1], fits["bispectrum"][1][-1]
+print("the fit reaches B's power spectrum (loss < 1e-8):   ", loss_power < 1e-8)
+print("... at a geometry more than 1 Å from B:             ", rmsd_to_B["power"] > 1.0)
+print("the fit of B's bispectrum stops above loss 1e-4:    ", loss_bispectrum > 1e-4)
+print("... also more than 1 Å from B:                      ", rmsd_to_B["bispectrum"] > 1.0)
+
+# %%
+fig, ax = plt.subplots(figsize=(5.5, 3.5))
+for kind, (_, history) in fits.items():
+    ax.semilogy(history, label=f"{kind}: final RMSD to B {rmsd_to_B[kind]:.2f} Å")
+ax.set_xlabel("loss evaluation")
+ax.set_ylabel("loss L (dimensionless)")
+ax.set_title("fitting B's descriptor, starting next to A", fontsize=10)
+ax.legend(fontsize=8)
 plt.show()
 
 # %% [markdown]
-# Points left of the dotted line matched the descriptor; points below the dashed line are the
-# target geometry. Two things limit the success rate printed above. Gradient descent on invariants
-# is non-convex, so many runs stop in local minima whatever the descriptor: more random starts raise
-# the count. And a descriptor that is not complete can be matched closely by geometries far from
-# the target: the "lowest loss of a wrong geometry" lines show how close each descriptor came to
-# being fooled. A loss far below the typical stuck run with an RMSD of several tenths of an Å is
-# the practical face of incompleteness.
+# The power-spectrum fit drives the loss down by many orders of magnitude (printed above), and the
+# geometry stays next to A, more than 1 Å from B: it has B's power spectrum and is not B. No better
+# optimiser could change that, because the power spectrum does not contain the difference between
+# A and B; this is what incompleteness means in practice. The bispectrum fit from the same start
+# stops at a loss many orders of magnitude higher: near A there is no geometry with B's bispectrum,
+# so the bispectrum *sees* the difference. It does not bring the geometry to B either, though
+# (RMSD printed above): gradient descent on invariants is local and stops in a minimum next to A.
+# Telling two environments apart and being easy to invert are different properties.
 #
 # ## 6. Application: watching copper melt
 #
@@ -565,8 +602,11 @@ print(f"measured temperature minus thermostat setting: at most {np.abs(t_kin - t
 
 # %% [markdown]
 # **The classifier.** Per-atom descriptor: the power spectrum with $l_\max = 6$ and 4 radial
-# channels between 2 and 4 Å (first and second neighbour shells), averaged over the atom and its
-# first-shell neighbours (within 3 Å, as Lechner and Dellago do for $q_l$) to damp thermal noise.
+# channels between 2 and 4 Å (first and second neighbour shells). To damp thermal noise we average
+# each atom's power spectrum with those of its first-shell neighbours (within 3 Å): an average of
+# the *invariants*. Lechner and Dellago (2008) average differently: for their $\bar q_l$ they
+# average the *coefficients* $q_{lm}$ over the atom and its neighbours and form the invariant from
+# that average, so that it also compares the orientations of neighbouring environments.
 # References: perfect fcc, hcp and bcc copper at the same volume per atom, with random Gaussian
 # displacements of 0.05 to 0.2 Å standing in for thermal motion. Each atom gets the majority class
 # of its 5 nearest reference atoms (in standardised descriptor units), or is called *disordered*
@@ -581,7 +621,8 @@ classes = ["fcc", "hcp", "bcc", "disordered"]
 
 
 def atom_descriptors(structure) -> np.ndarray:
-    """Per-atom power spectra (N, F), first-shell averaged, at the reference volume per atom."""
+    """Per-atom power spectra (N, F), each averaged with those of its first shell (an average of
+    invariants, not of coefficients), at the reference volume per atom."""
     s = structure.copy()
     s.set_cell(s.cell.array * (volume_ref * len(s) / s.get_volume()) ** (1 / 3), scale_atoms=True)
     p = structure_descriptors(s, r_max_cls, l_max_cls, n_radial_cls, kind="power", r_min=r_min_cls)
@@ -716,11 +757,17 @@ print(f"{temperatures[i_show]} K: " + ", ".join(f"{c} {f:.2f}" for c, f in zip(c
 # - Its power spectrum reproduces Steinhardt's $q_4, q_6$ for fcc, hcp, bcc (8 and 14 neighbours)
 #   and simple cubic to all 3 published decimals; power spectrum and bispectrum are invariant to
 #   round-off.
-# - The homometric pair A/B has equal power spectra (to 1e-12) but different bispectra, so the
-#   power spectrum is incomplete.
-# - Inverting descriptors by gradient descent works from some random starts only; section 5
-#   counts, for power spectrum and bispectrum, how often the descriptor was matched and the
-#   geometry recovered (RMSD < 0.05 Å), and how closely wrong geometries matched.
+# - The bispectrum components with $l_1+l_2+l_3$ odd are not zero but pseudoscalars (`0o`): a
+#   mirror image flips their sign and keeps every `0e` component (checked to 1e-10).
+# - In the language of ACE, $c_{nlm}$ are the atomic base $A$, the power spectrum and the bispectrum
+#   are $B$ functions of correlation order 2 and 3 (3- and 4-body); notebook 04's message passing
+#   reaches higher orders by iterating tensor products.
+# - The homometric pair A/B (RMSD 1.13 Å apart) has equal power spectra (to 1e-12) but different
+#   bispectra: the power spectrum is incomplete. The bispectrum separates this pair but is not
+#   complete in general either.
+# - Fitting B's power spectrum from a start next to A matches it (loss below 1e-8) at a geometry
+#   still more than 1 Å from B; fitting B's bispectrum from the same start stops at a far higher
+#   loss, in a local minimum next to A.
 # - Heating EMT copper, per-atom classification (geometry) and the caloric curve (energy) each give
 #   the temperature at which the small periodic crystal collapses (printed in section 6); it lies
 #   above copper's melting point, because a crystal without surfaces superheats.
@@ -741,6 +788,11 @@ for eps in [0.0, 0.05, 0.1, 0.2]:
 # %% [markdown]
 # **Exercise 2.** Which $l$ distinguishes fcc from hcp best? Compute $q_l$ for $l = 0 \dots 12$ for
 # both ideal environments and find the $l$ with the largest difference. Is $q_6$ the best choice?
+# Then explain the zeros of fcc: the fcc environment has an inversion centre at the atom (every
+# neighbour $\mathbf r$ has a partner at $-\mathbf r$), and $Y_{lm}(-\hat{\mathbf r}) =
+# (-1)^l Y_{lm}(\hat{\mathbf r})$, so the two terms of each pair cancel in every $c_{lm}$ of odd $l$
+# and every odd-$l$ $q_l$ of fcc vanishes. The atom site of hcp has no inversion centre, so its odd
+# $q_l$ from $l = 3$ on survive, and an odd $l$ can win. Print the largest odd-$l$ $q_l$ of fcc to check.
 # *Hint:* `steinhardt_q(ideal_environment(name), tuple(range(13)))`.
 
 # %% tags=["solution"]
@@ -752,6 +804,8 @@ diff = (q_fcc - q_hcp).abs()
 for l in ls:
     print(f"l = {l:2d}: fcc {q_fcc[l]:.3f}  hcp {q_hcp[l]:.3f}  |difference| {diff[l]:.3f}")
 print("largest difference at l =", int(diff.argmax()))
+odd = list(range(1, 13, 2))
+print(f"largest odd-l q_l: fcc {q_fcc[odd].max():.1e} (inversion centre), hcp {q_hcp[odd].max():.3f}")
 
 # %% [markdown]
 # **Exercise 3.** Count the bispectrum components `Bispectrum(l_max).paths` for $l_\max$ = 2, 4, 6, 8
@@ -784,3 +838,5 @@ for l in [2, 4, 6, 8]:
 #    dynamics, J. Chem. Phys. 138, 174102 (2013).
 # 10. M. Geiger, T. Smidt, e3nn: Euclidean Neural Networks, arXiv:2207.09453 (2022).
 # 11. W. M. Haynes (ed.), CRC Handbook of Chemistry and Physics, 97th ed., CRC Press (2016): melting point of copper.
+# 12. R. Drautz, Atomic cluster expansion for accurate and transferable interatomic potentials,
+#     Phys. Rev. B 99, 014104 (2019).
