@@ -36,7 +36,10 @@ def main() -> int:
         if m and m.group(2) in timings:
             t = timings[m.group(2)]
             cells = line.rstrip(" |").split(" | ")
-            cells[-1] = f"{fmt(t.get('quick'))} / {fmt(t.get('full'))}"
+            old_quick, _, old_full = cells[-1].partition(" / ")  # keep what this build did not measure
+            quick = fmt(t["quick"]) if "quick" in t else old_quick.strip()
+            full = fmt(t["full"]) if "full" in t else old_full.strip()
+            cells[-1] = f"{quick} / {full}"
             lines[k] = " | ".join(cells) + " |"
     readme.write_text(text[:start] + "\n".join(lines) + "\n" + text[end:])
     print("README.md updated")
