@@ -13,7 +13,7 @@ import pytest
 import torch
 from e3nn import o3
 
-from tutorial_utils.density import load_clusters
+from tutorial_utils.density import basis_on_points, integration_grid, load_clusters, load_free_atoms
 from tutorial_utils.density_model import (
     DensityModel,
     average_num_neighbors,
@@ -42,7 +42,8 @@ def test_output_layout_and_equivariance_over_o3(water):
     with default_dtype(torch.float64):
         torch.manual_seed(0)
         data = clusters_to_data([c], SMALL["r_max"], torch.float64)
-        model = DensityModel(basis, avg_num_neighbors=average_num_neighbors(data), **SMALL).double()
+        model = DensityModel(basis, avg_num_neighbors=average_num_neighbors(data), conserve_charge=False,
+                             **SMALL).double()
         out = model(data[0])
         assert out.shape == c.coefficients.shape
         # the O atom's block is its head applied to its features, at its offset
@@ -72,7 +73,7 @@ def test_unknown_element_and_bad_hidden_irreps(water):
 def test_normalisation_shift_is_the_mean_scalar_coefficient(water):
     clusters, basis = water
     data = clusters_to_data(clusters, SMALL["r_max"])
-    model = DensityModel(basis, avg_num_neighbors=5.0, **SMALL)
+    model = DensityModel(basis, avg_num_neighbors=5.0, conserve_charge=False, **SMALL)
     model.fit_normalisation(data)
     o_blocks = torch.stack([b for d in data for z, b in zip(d.z.tolist(), basis.split(d.coefficients, d.z.numpy()))
                             if z == 8]).double()
@@ -104,3 +105,73 @@ def test_training_reduces_the_coefficient_error(water):
     assert after < 0.8 * before, (before, after)
     with pytest.raises(ValueError, match="need training and validation"):
         train_density_model(model, data[:3], [], epochs=1)
+
+
+def test_charge_is_conserved_exactly_batched_or_not_and_the_model_stays_equivariant(water):
+    from torch_geometric.loader import DataLoader
+
+    clusters, basis = water
+    with default_dtype(torch.float64):
+        torch.manual_seed(0)
+        data = clusters_to_data(clusters, SMALL["r_max"], torch.float64)
+        model = DensityModel(basis, avg_num_neighbors=5.0, **SMALL).double()
+        free = DensityModel(basis, avg_num_neighbors=5.0, conserve_charge=False, **SMALL).double()
+        free.load_state_dict(model.state_dict())
+        for d in data:
+            n_target = float(d.z.sum())
+            assert abs(float(model.electron_count(model(d), d)[0].detach()) - n_target) < 1e-9
+            assert abs(float(free.electron_count(free(d), d)[0].detach()) - n_target) > 1e-3  # the test can fail
+        batch = next(iter(DataLoader(data, batch_size=len(data))))
+        counts = model.electron_count(model(batch), batch)
+        torch.testing.assert_close(counts, torch.tensor([float(d.z.sum()) for d in data], dtype=torch.float64))
+        # the correction only moves 0e coefficients
+        delta = model(data[0]) - free(data[0])
+        is_scalar = torch.cat([torch.tensor([ir.l == 0 for mul, ir in basis.irreps(int(z))
+                                             for _ in range(mul * ir.dim)])
+                               for z in data[0].z])
+        assert float(delta[~is_scalar].abs().max()) == 0.0 and float(delta[is_scalar].abs().max()) > 0
+        irreps = sum((basis.irreps(int(z)) for z in clusters[0].numbers), o3.Irreps(""))
+        assert assert_equivariant(model, data[0], irreps) < 1e-9
+
+
+def test_electron_counts_and_one_centre_overlap_match_quadrature(water):
+    _, basis = water
+    for z in (8, 1):
+        pos = torch.zeros(1, 3, dtype=torch.float64)
+        pts, w = integration_grid(pos, [z], n_radial=80, n_theta=12)
+        phi = basis_on_points(pos, [z], basis, pts)                      # (M, dim), Bohr^-3/2
+        bohr3 = 0.52917721092**3                                         # weights in Å^3, phi in Bohr
+        q_numeric = (w[:, None] * phi).sum(0) / bohr3
+        S_numeric = (phi * w[:, None]).T @ phi / bohr3
+        np.testing.assert_allclose(basis.electron_counts(z), q_numeric.numpy(), atol=1e-6)
+        S = basis.one_centre_overlap(z)
+        np.testing.assert_allclose(np.diag(S), 1.0, atol=1e-12)
+        np.testing.assert_allclose(S, S_numeric.numpy(), atol=1e-5)
+        assert np.linalg.eigvalsh(S).min() > 0 and np.abs(S - np.diag(np.diag(S))).max() > 0.5
+    with pytest.raises(ValueError, match="C \\(Z=6\\)"):
+        basis.electron_counts(6)
+
+
+def test_overlap_loss_and_free_atom_reference(water):
+    clusters, basis = water
+    data = clusters_to_data(clusters[:1], SMALL["r_max"])
+    model = DensityModel(basis, avg_num_neighbors=5.0, **SMALL)
+    delta = torch.randn(len(data[0].coefficients))
+    blocks = basis.split(delta, data[0].z.numpy())
+    expected = sum(float(b @ torch.from_numpy(basis.one_centre_overlap(int(z))).float() @ b)
+                   for z, b in zip(data[0].z.tolist(), blocks))
+    assert float(model.overlap_norm2(delta, data[0])) == pytest.approx(expected, rel=1e-5)
+    loss, _ = coefficient_loss(model, data[0], metric="overlap")
+    assert float(loss) > 0
+    with pytest.raises(ValueError, match="metric must be"):
+        coefficient_loss(model, data[0], metric="coulomb")
+    atoms_file = DATA.parent / "water_atoms.npz"
+    atoms = load_free_atoms(atoms_file, basis)
+    for z, n in [(8, 8.0), (1, 1.0)]:
+        assert float(torch.from_numpy(basis.electron_counts(z)) @ atoms[z]) == pytest.approx(n, abs=0.01)
+    model.fit_normalisation(clusters_to_data(clusters, SMALL["r_max"]), reference=atoms)
+    assert str(basis.irreps(8)).startswith("6x0e")  # the first 6 coefficients of O are its 0e ones
+    torch.testing.assert_close(model.shift_8[:6].double(), atoms[8][:6])
+    assert float(model.shift_8[6:].abs().max()) == 0.0
+    with pytest.raises(ValueError, match="reference needs coefficients"):
+        model.fit_normalisation(clusters_to_data(clusters, SMALL["r_max"]), reference={8: atoms[8]})

@@ -143,6 +143,42 @@ class BasisSet:
                              f"need {off[-1]} in the {self.name} basis")
         return [coefficients[a:b] for a, b in zip(off[:-1], off[1:], strict=True)]
 
+    # ----------------------------------------------------------------- integrals
+    def electron_counts(self, z: int) -> np.ndarray:
+        """``q_P = int phi_P(r) d^3r`` for every function of element ``z`` (dim,), in electrons
+        per unit coefficient: the electron count of a density is ``sum_A q_A . c_A``. Only
+        ``l = 0`` functions integrate to non-zero (``Y_00 = 1 / sqrt(4 pi)``)."""
+        self.check_numbers([z])
+        q = []
+        for s in self.elements[int(z)].shells:
+            if s.l == 0:
+                q.append(float((s.coefficients * (math.pi / s.exponents) ** 1.5).sum()) / math.sqrt(4 * math.pi))
+            else:
+                q.extend([0.0] * (2 * s.l + 1))
+        return np.array(q, np.float64)
+
+    def one_centre_overlap(self, z: int) -> np.ndarray:
+        """The overlap matrix ``S_PQ = int phi_P phi_Q d^3r`` (dim, dim) of the functions of one
+        atom of element ``z`` (dimensionless: the functions have unit norm, so ``S_PP = 1``).
+
+        Functions of different ``(l, m)`` are orthogonal; two shells of the same ``l`` overlap
+        through their radial parts, ``int_0^inf r^(2l+2) exp(-(a+b) r^2) dr =
+        Gamma(l + 3/2) / (2 (a+b)^(l+3/2))``. ``c^T S c`` is then the squared L2 norm of one
+        atom's density, and ``sum_A dc_A^T S dc_A`` the one-centre part of ``int |d rho|^2``."""
+        self.check_numbers([z])
+        shells = self.elements[int(z)].shells
+        starts = np.cumsum([0] + [2 * s.l + 1 for s in shells])
+        S = np.zeros((starts[-1], starts[-1]))
+        for i, a in enumerate(shells):
+            for j, b in enumerate(shells):
+                if a.l != b.l:
+                    continue
+                p = a.exponents[:, None] + b.exponents[None, :]
+                radial = math.gamma(a.l + 1.5) / (2 * p ** (a.l + 1.5))
+                value = float(a.coefficients @ radial @ b.coefficients)
+                S[starts[i]:starts[i + 1], starts[j]:starts[j + 1]] = value * np.eye(2 * a.l + 1)
+        return S
+
     # ----------------------------------------------------------------- storage
     def to_arrays(self, prefix: str = "basis_") -> dict[str, np.ndarray]:
         """Plain arrays (for ``np.savez``) from which :meth:`from_arrays` rebuilds the basis;
@@ -541,6 +577,28 @@ def load_clusters(path, dtype: torch.dtype = torch.float64) -> tuple[list[Cluste
             energy=float(arrays["energy"][i]), dipole=torch.tensor(arrays["dipole"][i], dtype=dtype),
             eps_rho=float(arrays["eps_rho"][i]), n_molecules=int(arrays["n_molecules"][i])))
     return clusters, basis
+
+
+def load_free_atoms(path, basis: BasisSet, dtype: torch.dtype = torch.float64) -> dict[int, torch.Tensor]:
+    """The free-atom coefficients ``{Z: (dim,)}`` of ``data/water/water_atoms.npz``, in e3nn's
+    layout; ``basis`` (the clusters' basis) must be the file's, or a ``ValueError`` says so."""
+    if not zipfile.is_zipfile(path):
+        raise ValueError(f"{path} is not an npz (zip) file, or it is truncated. "
+                         "Re-make it with: python data/water/generate.py atoms")
+    with np.load(path, allow_pickle=False) as f:
+        missing = [k for k in ("numbers", "coefficients") if k not in f.files]
+        if missing:
+            raise ValueError(f"{path} lacks {missing}: not a free-atom file")
+        numbers, coefficients = f["numbers"], f["coefficients"]
+        file_basis = BasisSet.from_arrays(f)
+    for z in numbers:
+        a, b = file_basis.elements[int(z)], basis.elements.get(int(z))
+        same = b is not None and len(a.shells) == len(b.shells) and all(
+            s.l == t.l and np.allclose(s.exponents, t.exponents) for s, t in zip(a.shells, b.shells, strict=True))
+        if not same:
+            raise ValueError(f"{path}: the basis of Z={int(z)} differs from the clusters' {basis.name} basis")
+    blocks = basis.split(torch.as_tensor(coefficients, dtype=dtype), numbers)
+    return {int(z): c for z, c in zip(numbers, blocks, strict=True)}
 
 
 def load_density_matrices(path) -> tuple[list[torch.Tensor], BasisSet]:

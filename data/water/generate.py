@@ -362,6 +362,67 @@ def label_cluster(positions: np.ndarray, numbers: np.ndarray, threads: int, prob
     )
 
 
+FREE_ATOMS = {8: 2, 1: 1}  # Z -> spin (2S): the ground states O 3P and H 2S
+
+
+def label_free_atom(z: int, threads: int) -> dict:
+    """Unrestricted DFT of one free atom at the level of the clusters, its density (alpha +
+    beta) fitted onto the same auxiliary basis and converted to e3nn's layout. The ``0e``
+    coefficients are the fit of the spherically averaged density (a one-centre Coulomb fit
+    does not mix l), the promolecule reference of notebook 05."""
+    from pyscf import df, dft, gto, lib
+    from pyscf.data import nist
+
+    from tutorial_utils.density import BasisSet, fit_density_pyscf
+
+    lib.num_threads(threads)
+    t0 = time.process_time()
+    mol = gto.M(atom=[(gto.mole._symbol(z), (0.0, 0.0, 0.0))], basis=BASIS, spin=FREE_ATOMS[z], charge=0, verbose=0)
+    mf = dft.UKS(mol, xc=XC).density_fit(auxbasis=JK_AUXBASIS)
+    mf.conv_tol = 1e-10
+    energy = mf.kernel()
+    if not mf.converged:
+        raise RuntimeError(f"the SCF of the free atom Z={z} did not converge")
+    dm = mf.make_rdm1()
+    dm = dm[0] + dm[1]
+    auxmol = df.addons.make_auxmol(mol, FIT_AUXBASIS)
+    c_pyscf = fit_density_pyscf(mol, dm, auxmol)
+    basis = BasisSet.from_pyscf(auxmol, FIT_AUXBASIS)
+    coefficients = basis.pyscf_to_e3nn(c_pyscf, [z])
+    return dict(energy=energy * nist.HARTREE2EV, coefficients=coefficients, basis=basis,
+                n_electrons_fit=float(basis.electron_counts(z) @ coefficients), cpu_s=time.process_time() - t0)
+
+
+def stage_atoms(out: Path, threads: int) -> None:
+    """``water_atoms.npz``: the free O and H atoms (minutes of CPU at most; skipped if present)."""
+    target = out / "water_atoms.npz"
+    if target.exists():
+        print(f"{target.name}: exists, skipped", flush=True)
+        return
+    from tutorial_utils.density import BasisSet
+
+    results = {z: label_free_atom(z, threads) for z in FREE_ATOMS}
+    merged = BasisSet(results[8]["basis"].name, {z: r["basis"].elements[z] for z, r in results.items()})
+    numbers = np.array(sorted(results), np.int64)
+    meta = dict(kind="free-atom densities", set="atoms", level_of_theory=LEVEL_OF_THEORY.replace(
+        "restricted", "unrestricted"), spins_2S={int(z): FREE_ATOMS[int(z)] for z in numbers},
+        units=dict(energy="eV", coefficients="atomic units, e3nn layout (see the clusters' files)"),
+        note="the 0e coefficients fit the spherically averaged density; l > 0 parts are those of the "
+             "non-spherical ground-state density and are not a promolecule",
+        cpu_s={int(z): results[int(z)]["cpu_s"] for z in numbers}, licence="CC BY 4.0",
+        generated_utc=now_utc(), versions=versions())
+    save_npz(target, meta, numbers=numbers, positions=np.zeros((len(numbers), 3)),
+             energy=np.array([results[int(z)]["energy"] for z in numbers]),
+             n_electrons_fit=np.array([results[int(z)]["n_electrons_fit"] for z in numbers]),
+             coefficients=np.concatenate([results[int(z)]["coefficients"] for z in numbers]),
+             **merged.to_arrays())
+    for z in numbers:
+        r = results[int(z)]
+        print(f"{target.name}: Z={z} E = {r['energy']:.4f} eV, fitted electrons {r['n_electrons_fit']:.5f},"
+              f" {r['cpu_s']:.1f} CPU s", flush=True)
+    write_manifest(out)
+
+
 def numint_rho(mol, dm: np.ndarray, coords_bohr: np.ndarray) -> np.ndarray:
     from pyscf.dft import numint
 
@@ -593,7 +654,7 @@ def parse_stop_at(text: str | None, max_minutes: float | None) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("stage", nargs="?", default="all", choices=["all", "md", "label", "pack", "summary"])
+    parser.add_argument("stage", nargs="?", default="all", choices=["all", "md", "atoms", "label", "pack", "summary"])
     parser.add_argument("--out", type=Path, default=HERE, help="output folder (default: this one)")
     parser.add_argument("--workers", type=int, default=1, help="DFT processes in parallel")
     parser.add_argument("--threads", type=int, default=1, help="OpenMP threads per DFT process")
@@ -604,6 +665,8 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     if args.stage in ("all", "md"):
         stage_md(args.out)
+    if args.stage in ("all", "atoms"):
+        stage_atoms(args.out, args.threads)
     if args.stage in ("all", "label"):
         stage_label(args.out, args.workers, args.threads, parse_stop_at(args.stop_at, args.max_minutes))
     if args.stage in ("all", "pack"):

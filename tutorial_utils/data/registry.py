@@ -74,6 +74,8 @@ PROJECT_FILES: dict[str, dict[str, tuple[str, str]]] = {
                            "with DFT density matrices"),
         "water_large.npz": ("water_large", "held-out water clusters of 15 and 20 molecules, "
                             "with DFT density matrices"),
+        "water_atoms.npz": ("water_atoms", "free O and H atoms (UKS) fitted onto the same basis: "
+                            "the promolecule reference"),
     },
 }
 _SECTIONS = {"ethanol": "ethanol", "water": "water clusters"}

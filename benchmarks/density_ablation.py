@@ -1,0 +1,181 @@
+"""Benchmark: what makes notebook 05's density model accurate and transferable (issue 17).
+
+    python benchmarks/density_ablation.py                      # the ablation, 2 seeds
+    python benchmarks/density_ablation.py --study size         # Rackers et al.'s experiment
+    python benchmarks/density_ablation.py --epochs 10 --seeds 0 --variants baseline   # a smoke run
+
+Every run trains notebook 05's network (``DENSITY_HPARAMS``, AdamW, cosine schedule over
+``--epochs``, best validation epoch kept; one thread) and evaluates it on the same held-out
+clusters: the 32 ``test`` clusters (3-10 molecules, own trajectory) and the 4 ``large`` ones
+(15 and 20 molecules). Per size group it reports the model's density error against the fitted
+density, ``eps_rho = int |rho_pred - rho_fit| / N`` (%), the largest electron-count error
+``|N_pred - N|`` (e) and the mean dipole error (e Å, against the DFT dipole).
+
+``--study ablation`` (training clusters of at most 10 molecules, as the notebook until now):
+
+* ``baseline``: mean-coefficient reference, plain MSE, no charge constraint (the old model);
+* ``charge``: the same with the charge constraint in the forward pass;
+* ``charge+atoms``: and the free-atom (promolecule) reference instead of the mean;
+* ``charge+atoms+overlap``: and the loss in the one-centre overlap metric;
+
+``--study size`` trains ``--config`` (default ``charge+atoms``) on the clusters of at most 7
+molecules and on those of at most 12 (the ``train_medium`` set adds 30 of 10-12), as Rackers
+et al. (2023) compare training-cluster sizes. Same validation clusters (at most 7 molecules)
+and the same number of epochs for both.
+
+Results go to ``benchmarks/results/density_<study>.json`` after each run (a finished run is
+skipped when the script is started again), and a table is printed at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from tutorial_utils.data import fetch
+from tutorial_utils.density import density_errors, load_clusters, load_free_atoms
+from tutorial_utils.density_model import (
+    DENSITY_HPARAMS,
+    DensityModel,
+    average_num_neighbors,
+    clusters_to_data,
+    predict_coefficients,
+    train_density_model,
+)
+from tutorial_utils.runtime import seed_everything
+
+HERE = Path(__file__).resolve().parent
+VARIANTS = {
+    "baseline": dict(conserve_charge=False, reference="mean", metric="euclidean"),
+    "charge": dict(conserve_charge=True, reference="mean", metric="euclidean"),
+    "charge+atoms": dict(conserve_charge=True, reference="atoms", metric="euclidean"),
+    "charge+atoms+overlap": dict(conserve_charge=True, reference="atoms", metric="overlap"),
+}
+GROUPS = {"test 3-10": ("test", range(3, 11)), "large 15": ("large", [15]), "large 20": ("large", [20])}
+N_VALID = 15
+
+
+def load_sets() -> dict:
+    """Every cluster set, the basis and the free atoms."""
+    sets, basis = {}, None
+    for name in ("train", "train_small", "train_medium", "test", "large"):
+        try:
+            sets[name], basis = load_clusters(fetch(f"water_{name}"))
+        except KeyError as exc:  # a set not registered yet (being made)
+            print(f"skipping water_{name}: {exc}")
+    atoms = load_free_atoms(fetch("water_atoms"), basis)
+    return dict(sets=sets, basis=basis, atoms=atoms)
+
+
+def training_pool(sets: dict, max_molecules: int) -> tuple[list, list]:
+    """(train, valid) clusters: all training sets' clusters of at most ``max_molecules``; the
+    validation clusters are the same ``N_VALID`` clusters of at most 7 molecules in every run."""
+    pool = [c for name in ("train", "train_small", "train_medium") for c in sets.get(name, [])]
+    small = [k for k, c in enumerate(pool) if c.n_molecules <= 7]
+    valid_idx = set(np.random.default_rng(0).permutation(small)[:N_VALID].tolist())
+    valid = [pool[k] for k in sorted(valid_idx)]
+    train = [c for k, c in enumerate(pool) if k not in valid_idx and c.n_molecules <= max_molecules]
+    return train, valid
+
+
+def run(config: dict, train: list, valid: list, data: dict, epochs: int, seed: int) -> dict:
+    """Train one model and evaluate it on the held-out sets; returns its metrics."""
+    seed_everything(seed)
+    hp = dict(DENSITY_HPARAMS)
+    train_data, valid_data = clusters_to_data(train, hp["r_max"]), clusters_to_data(valid, hp["r_max"])
+    model = DensityModel(data["basis"], avg_num_neighbors=average_num_neighbors(train_data),
+                         conserve_charge=config["conserve_charge"], **hp)
+    model.fit_normalisation(train_data, reference=data["atoms"] if config["reference"] == "atoms" else None)
+    t0 = time.perf_counter()
+    history = train_density_model(model, train_data, valid_data, epochs=epochs, seed=seed, metric=config["metric"])
+    seconds = time.perf_counter() - t0
+    rows = []
+    for name in ("test", "large"):
+        clusters = data["sets"][name]
+        preds = predict_coefficients(model, clusters_to_data(clusters, hp["r_max"]))
+        for c, p in zip(clusters, preds, strict=True):
+            r = density_errors(c, {"model": p}, data["basis"])  # against the fitted density (no DFT grid: fast)
+            rows.append(dict(set=name, n=c.n_molecules, eps_model=float(r["eps_model"]),
+                             d_electrons=float(r["n_model"] - r["n_electrons"]),
+                             d_dipole=float(np.linalg.norm(r["dipole_model"] - c.dipole.numpy()))))
+    groups = {}
+    for label, (name, sizes) in GROUPS.items():
+        sel = [r for r in rows if r["set"] == name and r["n"] in sizes]
+        groups[label] = dict(clusters=len(sel), eps_model_pct=100 * float(np.mean([r["eps_model"] for r in sel])),
+                             max_abs_dN=float(max(abs(r["d_electrons"]) for r in sel)),
+                             dipole_error=float(np.mean([r["d_dipole"] for r in sel])))
+    by_size = {}
+    for n in sorted({r["n"] for r in rows}):
+        by_size[str(n)] = 100 * float(np.mean([r["eps_model"] for r in rows if r["n"] == n]))
+    best = history.best_epoch
+    return dict(config=config, seed=seed, epochs=epochs, train_clusters=len(train), valid_clusters=len(valid),
+                train_max_molecules=max(c.n_molecules for c in train), seconds=seconds, best_epoch=best,
+                valid_loss=[float(v) for v in history.valid_loss], train_loss=[float(v) for v in history.train_loss],
+                groups=groups, eps_model_pct_by_size=by_size)
+
+
+def print_table(results: dict) -> None:
+    """Mean (and half the spread) over seeds, per variant and size group."""
+    names = sorted({k.rsplit("/", 1)[0] for k in results})
+    print("| run | seeds | train clusters | " + " | ".join(
+        f"{g}: eps % / max dN e / dipole e A" for g in GROUPS) + " | train s |")
+    print("|---|---|---|" + "---|" * len(GROUPS) + "---|")
+    for name in names:
+        runs = [v for k, v in results.items() if k.rsplit("/", 1)[0] == name]
+        cells = []
+        for g in GROUPS:
+            eps = np.array([r["groups"][g]["eps_model_pct"] for r in runs])
+            dn = max(r["groups"][g]["max_abs_dN"] for r in runs)
+            dip = np.mean([r["groups"][g]["dipole_error"] for r in runs])
+            spread = f" ± {eps.std(ddof=1) / np.sqrt(len(eps)):.3f}" if len(eps) > 1 else ""
+            cells.append(f"{eps.mean():.3f}{spread} / {dn:.1e} / {dip:.3f}")
+        secs = np.mean([r["seconds"] for r in runs])
+        print(f"| {name} | {len(runs)} | {runs[0]['train_clusters']} | " + " | ".join(cells) + f" | {secs:.0f} |")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--study", choices=["ablation", "size"], default="ablation")
+    parser.add_argument("--variants", nargs="*", default=list(VARIANTS), choices=list(VARIANTS))
+    parser.add_argument("--config", default="charge+atoms", choices=list(VARIANTS), help="the model of --study size")
+    parser.add_argument("--seeds", nargs="*", type=int, default=[0, 1])
+    parser.add_argument("--epochs", type=int, default=40)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--out", type=Path, default=None, help="results JSON (default benchmarks/results/...)")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    out = args.out or HERE / "results" / f"density_{args.study}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    results = json.loads(out.read_text()) if out.exists() else {}
+    data = load_sets()
+    if args.study == "ablation":
+        plan = [(name, VARIANTS[name], 10) for name in args.variants]
+    else:
+        plan = [(f"{args.config}, train <= {m}", VARIANTS[args.config], m) for m in (7, 12)]
+    for name, config, max_molecules in plan:
+        train, valid = training_pool(data["sets"], max_molecules)
+        for seed in args.seeds:
+            key = f"{name}/seed{seed}"
+            if key in results and results[key]["epochs"] == args.epochs:
+                print(f"{key}: done before, skipped", flush=True)
+                continue
+            r = run(config, train, valid, data, args.epochs, seed)
+            results[key] = r
+            tmp = out.with_suffix(".tmp")
+            tmp.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
+            tmp.replace(out)
+            g = r["groups"]
+            print(f"{key}: {r['seconds']:.0f} s, best epoch {r['best_epoch']}/{args.epochs}; eps %: "
+                  + ", ".join(f"{k} {v['eps_model_pct']:.3f}" for k, v in g.items())
+                  + f"; max |dN| {max(v['max_abs_dN'] for v in g.values()):.1e} e", flush=True)
+    print_table({k: v for k, v in results.items() if k.rsplit("/", 1)[0] in {p[0] for p in plan}})
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
