@@ -23,8 +23,9 @@ molecules and on those of at most 12 (the ``train_medium`` set adds 30 of 10-12)
 et al. (2023) compare training-cluster sizes. Same validation clusters (at most 7 molecules)
 and the same number of epochs for both.
 
-Results go to ``benchmarks/results/density_<study>.json`` after each run (a finished run is
-skipped when the script is started again), and a table is printed at the end.
+Results go to ``data/water/density_<study>.json`` after each run (a finished run is skipped
+when the script is started again; notebook 05 plots them, so they are registered in the data
+registry: re-register with ``--register`` once a study is complete), and a table is printed.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from tutorial_utils.density_model import (
     average_num_neighbors,
     clusters_to_data,
     predict_coefficients,
+    split_training_pool,
     train_density_model,
 )
 from tutorial_utils.runtime import seed_everything
@@ -74,13 +76,10 @@ def load_sets() -> dict:
 
 def training_pool(sets: dict, max_molecules: int) -> tuple[list, list]:
     """(train, valid) clusters: all training sets' clusters of at most ``max_molecules``; the
-    validation clusters are the same ``N_VALID`` clusters of at most 7 molecules in every run."""
+    validation clusters are the same ``N_VALID`` clusters of at most 7 molecules in every run
+    (``split_training_pool``, as notebook 05 and the shipped weights split)."""
     pool = [c for name in ("train", "train_small", "train_medium") for c in sets.get(name, [])]
-    small = [k for k, c in enumerate(pool) if c.n_molecules <= 7]
-    valid_idx = set(np.random.default_rng(0).permutation(small)[:N_VALID].tolist())
-    valid = [pool[k] for k in sorted(valid_idx)]
-    train = [c for k, c in enumerate(pool) if k not in valid_idx and c.n_molecules <= max_molecules]
-    return train, valid
+    return split_training_pool(pool, N_VALID, max_molecules)
 
 
 def run(config: dict, train: list, valid: list, data: dict, epochs: int, seed: int) -> dict:
@@ -146,10 +145,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", nargs="*", type=int, default=[0, 1])
     parser.add_argument("--epochs", type=int, default=40)
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--out", type=Path, default=None, help="results JSON (default benchmarks/results/...)")
+    parser.add_argument("--out", type=Path, default=None, help="results JSON (default data/water/density_<study>.json)")
+    parser.add_argument("--register", action="store_true", help="record the JSON's sha256 in the water manifest")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    out = args.out or HERE / "results" / f"density_{args.study}.json"
+    out = args.out or HERE.parent / "data" / "water" / f"density_{args.study}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     results = json.loads(out.read_text()) if out.exists() else {}
     data = load_sets()
@@ -174,6 +174,15 @@ def main(argv: list[str] | None = None) -> int:
                   + ", ".join(f"{k} {v['eps_model_pct']:.3f}" for k, v in g.items())
                   + f"; max |dN| {max(v['max_abs_dN'] for v in g.values()):.1e} e", flush=True)
     print_table({k: v for k, v in results.items() if k.rsplit("/", 1)[0] in {p[0] for p in plan}})
+    if args.register:  # notebook 05 fetches the file through the registry: record its sha256
+        import sys
+
+        sys.path.insert(0, str(HERE.parent))
+        from tools.datagen import manifest_path, register_file
+
+        water = HERE.parent / "data" / "water"
+        register_file(manifest_path(water, water, "water"), out, kind="results (JSON)")
+        print(f"registered {out.name} in the water manifest")
     return 0
 
 

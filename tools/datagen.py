@@ -94,12 +94,16 @@ def write_manifest(out: Path, count_key: str, describe: Callable[[dict], dict], 
     """Write the manifest of folder ``out`` atomically to ``target`` (default
     ``out/manifest.json``) and return it: for every npz in ``out`` its item count (under
     ``count_key``: the length of its ``energy``, else of its ``positions``), size, sha256 and
-    ``describe(metadata)``; for every other data file (``*.pt`` weights) its size and sha256;
+    ``describe(metadata)``; for every other data file (``*.pt`` weights, ``*.json`` results)
+    its size and sha256;
     ``fields`` and the time are added at the top level. A file that cannot be read is listed
     with its error, not skipped."""
     files = {}
     for p in sorted(out.glob("*.pt")):
         files[p.name] = {"bytes": p.stat().st_size, "sha256": sha256sum(p), "kind": "trained weights (state_dict)"}
+    for p in sorted(out.glob("*.json")):  # results of scripts that notebooks load (benchmark studies)
+        if p.name != "manifest.json":
+            files[p.name] = {"bytes": p.stat().st_size, "sha256": sha256sum(p), "kind": "results (JSON)"}
     for p in sorted(out.glob("*.npz")):
         try:
             meta, arr = load_npz(p)

@@ -36,6 +36,7 @@ Units: positions Å, coefficients atomic units (as in the data files).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -47,11 +48,17 @@ from .density import BasisSet, Cluster
 from .graphs import radius_graph
 from .nn import EquivariantBackbone, SpeciesOneHot, average_num_neighbors
 
-__all__ = ["DENSITY_HPARAMS", "DensityModel", "average_num_neighbors", "clusters_to_data", "coefficient_loss",
+__all__ = ["DENSITY_HPARAMS", "DENSITY_TRAIN", "DensityModel", "average_num_neighbors", "build_density_model",
+           "clusters_to_data", "coefficient_loss", "pretrained", "split_training_pool",
            "predict_coefficients", "train_density_model"]
 
-DENSITY_HPARAMS = dict(r_max=3.5, num_layers=3, irreps_hidden="32x0e+16x1o+12x2e+6x3o+6x4e", l_max_sh=3,
+DENSITY_HPARAMS: dict[str, Any] = dict(r_max=3.5, num_layers=3, irreps_hidden="32x0e+16x1o+12x2e+6x3o+6x4e", l_max_sh=3,
                        num_basis=8, radial_hidden=32)
+#: notebook 05's full-mode training (the shipped weights use it too): the training pool of clusters
+#: of at most ``max_molecules``, ``n_valid`` validation clusters of at most 7 molecules, the
+#: reference density and the loss metric chosen by ``benchmarks/density_ablation.py``
+DENSITY_TRAIN: dict[str, Any] = dict(epochs=80, lr=1e-2, batch_size=4, n_valid=15, max_molecules=12, reference="atoms",
+                     metric="euclidean", conserve_charge=True)
 
 
 def clusters_to_data(clusters: Sequence[Cluster], r_max: float, dtype: torch.dtype = torch.float32) -> list[Data]:
@@ -285,6 +292,46 @@ def train_density_model(model: DensityModel, train_data: Sequence[Data], valid_d
     loss_fn = functools.partial(coefficient_loss, metric=metric)
     return train(model, loss_fn, train_loader, valid_loader, epochs=epochs, lr=lr, schedule="cosine",
                  seed=seed, max_seconds=max_seconds)
+
+
+def split_training_pool(pool: Sequence[Cluster], n_valid: int = 15, max_molecules: int = 12,
+                        seed: int = 0) -> tuple[list[Cluster], list[Cluster]]:
+    """(train, valid): ``n_valid`` clusters of at most 7 molecules drawn with ``seed`` validate
+    (the same ones whatever ``max_molecules``, so runs on different pools compare on one
+    validation set); every other cluster of at most ``max_molecules`` trains."""
+    small = [k for k, c in enumerate(pool) if c.n_molecules <= 7]
+    if len(small) <= n_valid:
+        raise ValueError(f"need more than {n_valid} clusters of at most 7 molecules to validate, have {len(small)}")
+    valid_idx = set(np.random.default_rng(seed).permutation(small)[:n_valid].tolist())
+    train = [c for k, c in enumerate(pool) if k not in valid_idx and c.n_molecules <= max_molecules]
+    return train, [pool[k] for k in sorted(valid_idx)]
+
+
+def build_density_model(basis: BasisSet, train_data: Sequence[Data], atoms: dict[int, torch.Tensor] | None = None,
+                        conserve_charge: bool = True, **hparams) -> DensityModel:
+    """Notebook 05's model (``DENSITY_HPARAMS``, overridden by ``hparams``) with its neighbour
+    count and normalisation fitted to ``train_data``; ``atoms`` (free-atom coefficients, from
+    :func:`tutorial_utils.density.load_free_atoms`) sets the promolecule reference."""
+    hp = {**DENSITY_HPARAMS, **hparams}
+    model = DensityModel(basis, avg_num_neighbors=average_num_neighbors(train_data), conserve_charge=conserve_charge,
+                         **hp)
+    model.fit_normalisation(train_data, reference=atoms)
+    return model
+
+
+def pretrained(device: str | torch.device = "cpu") -> DensityModel:
+    """The density model shipped with notebook 05 (``data/water/water_density_model.pt``, made by
+    ``data/water/train_density.py`` with ``DENSITY_HPARAMS`` and ``DENSITY_TRAIN``; its settings
+    and held-out errors are in ``water_density_model.json``): a ``state_dict`` loaded with
+    ``weights_only=True``, in evaluation mode on ``device``. The basis comes from the free-atom
+    file (``water_atoms``), which stores the same def2-universal-jfit basis as the clusters."""
+    from .data import fetch
+
+    with np.load(fetch("water_atoms"), allow_pickle=False) as f:
+        basis = BasisSet.from_arrays(f)
+    model = DensityModel(basis, conserve_charge=bool(DENSITY_TRAIN["conserve_charge"]), **DENSITY_HPARAMS)
+    model.load_state_dict(torch.load(fetch("water_density_model"), weights_only=True, map_location=device))
+    return model.to(device).eval()
 
 
 @torch.no_grad()

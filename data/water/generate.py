@@ -570,8 +570,14 @@ PACK_KEYS = PER_CLUSTER + ("n_atoms", "n_coefficients", "n_molecules", "centre_m
                            "time_fs", "positions", "numbers", "coefficients")
 
 
-def stage_pack(out: Path) -> None:
+def stage_pack(out: Path, only: list[str] | None = None) -> None:
+    """Concatenate the finished parts of every set (or of the sets ``only``) into ``water_<set>.npz``."""
+    unknown = sorted(set(only or []) - set(SETS))
+    if unknown:
+        raise SystemExit(f"unknown set(s) {unknown}; the sets are {sorted(SETS)}")
     for name, spec in SETS.items():
+        if only and name not in only:
+            continue
         paths = [part_path(out, name, k) for k in spec.snapshots]
         paths = [p for p in paths if p.exists()]
         if not paths:
@@ -660,6 +666,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1, help="OpenMP threads per DFT process")
     parser.add_argument("--max-minutes", type=float, default=None, help="start no new part after this many minutes")
     parser.add_argument("--stop-at", default=None, help="start no new part after this UTC time (HH:MM, today)")
+    parser.add_argument("--sets", nargs="*", default=None, help="pack only these sets (default: all)")
     args = parser.parse_args(argv)
     os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
     args.out.mkdir(parents=True, exist_ok=True)
@@ -670,7 +677,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.stage in ("all", "label"):
         stage_label(args.out, args.workers, args.threads, parse_stop_at(args.stop_at, args.max_minutes))
     if args.stage in ("all", "pack"):
-        stage_pack(args.out)
+        stage_pack(args.out, args.sets)
     if args.stage in ("all", "summary"):
         stage_summary(args.out)
     return 0
