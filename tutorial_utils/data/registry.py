@@ -74,8 +74,14 @@ PROJECT_FILES: dict[str, dict[str, tuple[str, str]]] = {
                            "with DFT density matrices"),
         "water_large.npz": ("water_large", "held-out water clusters of 15 and 20 molecules, "
                             "with DFT density matrices"),
+        "water_train_medium.npz": ("water_train_medium",
+                                   "training pool: water clusters of 10-12 molecules with fitted densities"),
         "water_atoms.npz": ("water_atoms", "free O and H atoms (UKS) fitted onto the same basis: "
                             "the promolecule reference"),
+        "density_ablation.json": ("water_density_ablation", "results of benchmarks/density_ablation.py: "
+                                  "reference, charge constraint and loss of notebook 05's model, 2 seeds"),
+        "density_size.json": ("water_density_size", "results of benchmarks/density_ablation.py --study size: "
+                              "training on clusters of at most 7 against at most 12 molecules"),
     },
 }
 _SECTIONS = {"ethanol": "ethanol", "water": "water clusters"}
