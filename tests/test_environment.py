@@ -80,7 +80,7 @@ def test_readme_and_package_docstring_list_every_module():
             continue
         assert f"`{info.name}`" in table, f"README's package table lacks tutorial_utils.{info.name}"
         assert f"tutorial_utils.{info.name}`" in tutorial_utils.__doc__, f"package docstring lacks {info.name}"
-        if info.ispkg and info.name in ("nn", "potential", "phonons"):
+        if info.ispkg and info.name in ("nn", "potential", "phonons", "tensor_properties"):
             sub = __import__(f"tutorial_utils.{info.name}", fromlist=["_"])
             for child in pkgutil.iter_modules(sub.__path__):
                 assert f"`{child.name}`" in table, f"README's package table lacks {info.name}.{child.name}"

@@ -13,7 +13,7 @@ import instructor_plan  # noqa: E402
 import make_slides  # noqa: E402
 
 # issue 19: notebooks 01-03 at least
-PLANNED = ["01_symmetry_intro", "02_irreps_tensor_products", "03_invariant_descriptors"]
+PLANNED = ["01_symmetry_intro", "02_irreps_tensor_products", "03_invariant_descriptors", "07_tensor_properties"]
 
 
 @pytest.mark.parametrize("name", PLANNED)

@@ -47,6 +47,32 @@ TALKS = {
 }
 
 
+# Notebooks that no talk of the 2021 tutorial covers link their sources instead: the code and
+# papers they build on (the README's self-study section lists the same links).
+SOURCES = {
+    "07": ["https://github.com/virtualatoms/AnisoNet", "https://arxiv.org/abs/2405.07915",
+           "https://github.com/wengroup/matten", "https://arxiv.org/abs/2307.15242"],
+}
+
+
+def test_every_notebook_links_a_talk_or_its_sources():
+    numbers = {p.name[:2] for p in CURRICULUM}
+    assert not set(TALKS) & set(SOURCES), "a notebook is in both TALKS and SOURCES"
+    assert numbers == set(TALKS) | set(SOURCES), \
+        f"notebooks without a talk or sources: {sorted(numbers - set(TALKS) - set(SOURCES))}"
+
+
+@pytest.mark.parametrize("number", sorted(SOURCES))
+def test_opening_cell_links_its_sources(number):
+    (path,) = [p for p in CURRICULUM if p.name.startswith(number)]
+    first = nbformat.read(path, as_version=4).cells[0].source
+    assert "sources behind this notebook" in first.lower(), f"{path.name}: the first cell must name its sources"
+    readme = (ROOT / "README.md").read_text()
+    for url in SOURCES[number]:
+        assert f"]({url})" in first, f"{path.name}: the first cell must link {url}"
+        assert url in readme, f"README: the self-study section must link {url} for notebook {number}"
+
+
 @pytest.mark.parametrize("number", sorted(TALKS))
 def test_opening_cell_names_and_links_its_talk(number):
     (path,) = [p for p in CURRICULUM if p.name.startswith(number)]

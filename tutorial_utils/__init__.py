@@ -11,6 +11,8 @@ One module per concept:
   data, recipe and ``pretrained()``) of notebook 04;
 * :mod:`tutorial_utils.density`, :mod:`tutorial_utils.density_model` – electron densities (05);
 * :mod:`tutorial_utils.phonons` – phonon densities of states of crystals (06);
+* :mod:`tutorial_utils.tensor_properties` – dielectric and elastic tensors of crystals: data,
+  standard frames and Neumann's principle, the tensor network and its baselines, metrics (07);
 * :mod:`tutorial_utils.descriptors`, :mod:`tutorial_utils.tensors`, :mod:`tutorial_utils.md` –
   invariant descriptors (03), physical tensors and point groups, molecular dynamics;
 * :mod:`tutorial_utils.training` – the training loop and its history;

