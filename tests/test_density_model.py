@@ -13,7 +13,13 @@ import pytest
 import torch
 from e3nn import o3
 
-from tutorial_utils.density import basis_on_points, integration_grid, load_clusters, load_free_atoms
+from tutorial_utils.density import (
+    basis_on_points,
+    integration_grid,
+    load_clusters,
+    load_free_atoms,
+    promolecule_coefficients,
+)
 from tutorial_utils.density_model import (
     DensityModel,
     average_num_neighbors,
@@ -173,5 +179,33 @@ def test_overlap_loss_and_free_atom_reference(water):
     assert str(basis.irreps(8)).startswith("6x0e")  # the first 6 coefficients of O are its 0e ones
     torch.testing.assert_close(model.shift_8[:6].double(), atoms[8][:6])
     assert float(model.shift_8[6:].abs().max()) == 0.0
+    promolecule = promolecule_coefficients(clusters[0].numbers, atoms, basis)
+    assert promolecule.shape == clusters[0].coefficients.shape
+    n_promolecule = sum(float(torch.from_numpy(basis.electron_counts(int(z))) @ b)
+                        for z, b in zip(clusters[0].numbers, basis.split(promolecule, clusters[0].numbers)))
+    assert n_promolecule == pytest.approx(float(clusters[0].numbers.sum()), abs=0.01 * len(clusters[0].numbers))
     with pytest.raises(ValueError, match="reference needs coefficients"):
         model.fit_normalisation(clusters_to_data(clusters, SMALL["r_max"]), reference={8: atoms[8]})
+
+
+def test_pretrained_gives_the_recorded_held_out_errors():
+    """``pretrained()`` returns the shipped model (state_dict, weights_only) with the held-out
+    errors data/water/train_density.py recorded when it made the weights, and conserves charge."""
+    import json
+
+    from tutorial_utils.density import density_errors
+    from tutorial_utils.density_model import DENSITY_TRAIN, pretrained
+
+    recorded = json.loads((DATA.parent / "water_density_model.json").read_text())
+    assert recorded["training"]["metric"] == DENSITY_TRAIN["metric"]
+    model = pretrained()
+    assert not model.training and model.conserve_charge == DENSITY_TRAIN["conserve_charge"]
+    test, basis = load_clusters(DATA.parent / "water_test.npz")
+    threes = [c for c in test if c.n_molecules == 3]
+    data = clusters_to_data(threes, model.r_max)
+    eps = []
+    for c, d, p in zip(threes, data, predict_coefficients(model, data)):
+        assert abs(float(model.electron_count(p, d)[0]) - float(d.z.sum())) < 1e-4
+        eps.append(100 * float(density_errors(c, {"model": p}, basis)["eps_model"]))
+    expected = recorded["errors"]["test"]["3"]["eps_model_pct"]
+    assert abs(np.mean(eps) - expected) < 1e-3 * max(1.0, expected), (np.mean(eps), expected)

@@ -601,6 +601,25 @@ def load_free_atoms(path, basis: BasisSet, dtype: torch.dtype = torch.float64) -
     return {int(z): c for z, c in zip(numbers, blocks, strict=True)}
 
 
+def promolecule_coefficients(numbers: Sequence[int] | np.ndarray, atoms: Mapping[int, torch.Tensor],
+                             basis: BasisSet) -> torch.Tensor:
+    """The promolecule of a cluster: every atom's free-atom ``0e`` coefficients (its spherical
+    average; ``l > 0`` set to zero), flat (K,) in the layout of ``basis``. ``atoms``: from
+    :func:`load_free_atoms`."""
+    numbers = np.asarray(numbers).reshape(-1)
+    basis.check_numbers(numbers)
+    blocks = []
+    for z in numbers:
+        c = atoms[int(z)].clone()
+        start = 0
+        for mul, ir in basis.irreps(int(z)):
+            if ir.l > 0:
+                c[start:start + mul * ir.dim] = 0
+            start += mul * ir.dim
+        blocks.append(c)
+    return torch.cat(blocks)
+
+
 def load_density_matrices(path) -> tuple[list[torch.Tensor], BasisSet]:
     """The DFT density matrices (one (n_ao, n_ao) float64 tensor per cluster, e3nn layout) and
     their orbital basis, stored for the held-out sets of ``data/water``; a ``ValueError`` if the

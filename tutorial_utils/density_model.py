@@ -57,8 +57,8 @@ DENSITY_HPARAMS: dict[str, Any] = dict(r_max=3.5, num_layers=3, irreps_hidden="3
 #: notebook 05's full-mode training (the shipped weights use it too): the training pool of clusters
 #: of at most ``max_molecules``, ``n_valid`` validation clusters of at most 7 molecules, the
 #: reference density and the loss metric chosen by ``benchmarks/density_ablation.py``
-DENSITY_TRAIN: dict[str, Any] = dict(epochs=80, lr=1e-2, batch_size=4, n_valid=15, max_molecules=12, reference="atoms",
-                     metric="euclidean", conserve_charge=True)
+DENSITY_TRAIN: dict[str, Any] = dict(epochs=80, lr=1e-2, batch_size=4, n_valid=15, max_molecules=12, reference="mean",
+                     metric="overlap", conserve_charge=True)
 
 
 def clusters_to_data(clusters: Sequence[Cluster], r_max: float, dtype: torch.dtype = torch.float32) -> list[Data]:
