@@ -131,7 +131,7 @@ def test_charge_is_conserved_exactly_batched_or_not_and_the_model_stays_equivari
         counts = model.electron_count(model(batch), batch)
         torch.testing.assert_close(counts, torch.tensor([float(d.z.sum()) for d in data], dtype=torch.float64))
         # the correction only moves 0e coefficients
-        delta = model(data[0]) - free(data[0])
+        delta = (model(data[0]) - free(data[0])).detach()
         is_scalar = torch.cat([torch.tensor([ir.l == 0 for mul, ir in basis.irreps(int(z))
                                              for _ in range(mul * ir.dim)])
                                for z in data[0].z])
