@@ -41,13 +41,13 @@ import numpy as np
 import torch
 
 from tutorial_utils.data import fetch
-from tutorial_utils.density import density_errors, load_clusters, load_free_atoms
+from tutorial_utils.density import load_clusters, load_free_atoms
 from tutorial_utils.density_model import (
     DENSITY_HPARAMS,
     DensityModel,
     average_num_neighbors,
     clusters_to_data,
-    predict_coefficients,
+    held_out_errors,
     split_training_pool,
     train_density_model,
 )
@@ -98,14 +98,9 @@ def run(config: dict, train: list, valid: list, data: dict, epochs: int, seed: i
     history = train_density_model(model, train_data, valid_data, epochs=epochs, seed=seed, metric=config["metric"])
     seconds = time.perf_counter() - t0
     rows = []
-    for name in ("test", "large"):
-        clusters = data["sets"][name]
-        preds = predict_coefficients(model, clusters_to_data(clusters, hp["r_max"]))
-        for c, p in zip(clusters, preds, strict=True):
-            r = density_errors(c, {"model": p}, data["basis"])  # against the fitted density (no DFT grid: fast)
-            rows.append(dict(set=name, n=c.n_molecules, eps_model=float(r["eps_model"]),
-                             d_electrons=float(r["n_model"] - r["n_electrons"]),
-                             d_dipole=float(np.linalg.norm(r["dipole_model"] - c.dipole.numpy()))))
+    for name in ("test", "large"):  # against the fitted density (no DFT grid: fast)
+        rows += [dict(set=name, n=r["n_molecules"], **r)
+                 for r in held_out_errors(model, data["sets"][name], data["basis"])]
     groups = {}
     for label, (name, sizes) in GROUPS.items():
         sel = [r for r in rows if r["set"] == name and r["n"] in sizes]

@@ -65,18 +65,18 @@ def read_plans(path: Path = PLAN_FILE) -> dict[str, list[PlanRow]]:
     return plans
 
 
-def notebook_sections(nb: nbformat.NotebookNode) -> list[str]:
-    """The ``##`` headings of a notebook's markdown cells, in order (title ``#`` and ``###``
+def cell_sections(cell: nbformat.NotebookNode) -> list[str]:
+    """The ``##`` headings of one cell (none unless markdown; title ``#`` and ``###``
     excluded), without those that are never live (References, appendices)."""
-    sections = []
-    for cell in nb.cells:
-        if cell.cell_type != "markdown":
-            continue
-        for line in cell.source.splitlines():
-            m = re.match(r"^## (?!#)(.+?)\s*$", line)
-            if m and not NOT_PLANNED.match(m.group(1)):
-                sections.append(m.group(1))
-    return sections
+    if cell.cell_type != "markdown":
+        return []
+    found = (re.match(r"^## (?!#)(.+?)\s*$", line) for line in cell.source.splitlines())
+    return [m.group(1) for m in found if m and not NOT_PLANNED.match(m.group(1))]
+
+
+def notebook_sections(nb: nbformat.NotebookNode) -> list[str]:
+    """The planned-for ``##`` headings of a notebook, in order (:func:`cell_sections`)."""
+    return [section for cell in nb.cells for section in cell_sections(cell)]
 
 
 def check_plan(rows: list[PlanRow], nb: nbformat.NotebookNode, name: str) -> list[str]:

@@ -156,8 +156,7 @@ def add_instructor_plan(nb: nbformat.NotebookNode, name: str) -> nbformat.Notebo
             plan = nbformat.v4.new_markdown_cell(instructor_plan.plan_markdown(list(rows.values())))
             plan.metadata["slideshow"] = {"slide_type": "slide"}
             cells.append(plan)
-        headings = instructor_plan.notebook_sections(nbformat.v4.new_notebook(cells=[cell]))
-        for heading in (h for h in headings if h in rows):
+        for heading in (h for h in instructor_plan.cell_sections(cell) if h in rows):
             row = rows[heading]
             note = nbformat.v4.new_markdown_cell(instructor_plan.speaker_note(row, minute))
             note.metadata["slideshow"] = {"slide_type": "notes"}

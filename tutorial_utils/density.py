@@ -379,14 +379,11 @@ def electrons_and_dipole(positions: torch.Tensor, numbers: torch.Tensor | np.nda
     moment = positions.new_zeros(3)  # int r rho, in e Bohr
     for a, (z, c) in enumerate(zip(numbers_np, blocks, strict=True)):
         col = 0
-        n_atom = positions.new_zeros(())
+        n_atom = torch.as_tensor(basis.electron_counts(int(z)), dtype=positions.dtype) @ c  # s functions only
         for s in basis.elements[int(z)].shells:
             alpha = torch.as_tensor(s.exponents, dtype=positions.dtype)
             d = torch.as_tensor(s.coefficients, dtype=positions.dtype)
-            gauss = (d * (math.pi / alpha) ** 1.5).sum()
-            if s.l == 0:  # Y_00 = 1 / sqrt(4 pi)
-                n_atom = n_atom + c[col] * gauss / math.sqrt(4 * math.pi)
-            elif s.l == 1:  # Y_1 = sqrt(3 / 4 pi) (x, y, z) / r, int x^2 exp(-a r^2) = (pi/a)^1.5 / 2a
+            if s.l == 1:  # Y_1 = sqrt(3 / 4 pi) (x, y, z) / r, int x^2 exp(-a r^2) = (pi/a)^1.5 / 2a
                 moment = moment + c[col:col + 3] * math.sqrt(3 / (4 * math.pi)) * (
                     d * (math.pi / alpha) ** 1.5 / (2 * alpha)).sum()
             col += 2 * s.l + 1

@@ -49,7 +49,7 @@ from .graphs import radius_graph
 from .nn import EquivariantBackbone, SpeciesOneHot, average_num_neighbors
 
 __all__ = ["DENSITY_HPARAMS", "DENSITY_TRAIN", "DensityModel", "average_num_neighbors", "build_density_model",
-           "clusters_to_data", "coefficient_loss", "pretrained", "split_training_pool",
+           "clusters_to_data", "coefficient_loss", "held_out_errors", "pretrained", "split_training_pool",
            "predict_coefficients", "train_density_model"]
 
 DENSITY_HPARAMS: dict[str, Any] = dict(r_max=3.5, num_layers=3, irreps_hidden="32x0e+16x1o+12x2e+6x3o+6x4e", l_max_sh=3,
@@ -332,6 +332,22 @@ def pretrained(device: str | torch.device = "cpu") -> DensityModel:
     model = DensityModel(basis, conserve_charge=bool(DENSITY_TRAIN["conserve_charge"]), **DENSITY_HPARAMS)
     model.load_state_dict(torch.load(fetch("water_density_model"), weights_only=True, map_location=device))
     return model.to(device).eval()
+
+
+def held_out_errors(model: DensityModel, clusters: Sequence[Cluster], basis: BasisSet) -> list[dict[str, float]]:
+    """One row per cluster: its ``n_molecules``, the model's ``eps_model`` against the fitted
+    density (a fraction, :func:`tutorial_utils.density.density_errors`), the electron-count error
+    ``d_electrons`` (e) and the dipole error ``d_dipole`` (e Å, against the DFT dipole)."""
+    from .density import density_errors
+
+    preds = predict_coefficients(model, clusters_to_data(clusters, model.r_max))
+    rows = []
+    for c, p in zip(clusters, preds, strict=True):
+        r = density_errors(c, {"model": p}, basis)
+        rows.append(dict(n_molecules=c.n_molecules, eps_model=float(r["eps_model"]),
+                         d_electrons=float(r["n_model"] - r["n_electrons"]),
+                         d_dipole=float(np.linalg.norm(r["dipole_model"] - c.dipole.numpy()))))
+    return rows
 
 
 @torch.no_grad()

@@ -25,13 +25,13 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # tools/, also when not installed
 from tools.datagen import manifest_path, register_file  # noqa: E402
-from tutorial_utils.density import density_errors, load_clusters, load_free_atoms  # noqa: E402
+from tutorial_utils.density import load_clusters, load_free_atoms  # noqa: E402
 from tutorial_utils.density_model import (  # noqa: E402
     DENSITY_HPARAMS,
     DENSITY_TRAIN,
     build_density_model,
     clusters_to_data,
-    predict_coefficients,
+    held_out_errors,
     split_training_pool,
     train_density_model,
 )
@@ -72,17 +72,13 @@ def main(argv: list[str] | None = None) -> int:
                     "made_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "errors": {}}
     for name in ("test", "large"):
         clusters, _ = load_clusters(HERE / f"water_{name}.npz")
-        preds = predict_coefficients(model, clusters_to_data(clusters, r_max))
         by_size: dict[int, list[dict]] = {}
-        for c, p in zip(clusters, preds, strict=True):
-            r = density_errors(c, {"model": p}, basis)
-            by_size.setdefault(c.n_molecules, []).append(
-                dict(eps=float(r["eps_model"]), dN=abs(float(r["n_model"] - r["n_electrons"])),
-                     dipole=float(np.linalg.norm(r["dipole_model"] - c.dipole.numpy()))))
+        for r in held_out_errors(model, clusters, basis):
+            by_size.setdefault(int(r["n_molecules"]), []).append(r)
         report["errors"][name] = {
-            str(n): {"clusters": len(v), "eps_model_pct": round(100 * float(np.mean([x["eps"] for x in v])), 4),
-                     "max_abs_dN": float(max(x["dN"] for x in v)),
-                     "dipole_error": round(float(np.mean([x["dipole"] for x in v])), 4)}
+            str(n): {"clusters": len(v), "eps_model_pct": round(100 * float(np.mean([x["eps_model"] for x in v])), 4),
+                     "max_abs_dN": float(max(abs(x["d_electrons"]) for x in v)),
+                     "dipole_error": round(float(np.mean([x["d_dipole"] for x in v])), 4)}
             for n, v in sorted(by_size.items())}
     (HERE / "water_density_model.json").write_text(json.dumps(report, indent=1) + "\n")
     print(json.dumps(report, indent=1))
