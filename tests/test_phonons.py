@@ -6,6 +6,7 @@ Loader: a corrupt mirror file fails its checksum; a malformed row is named."""
 
 import csv
 import io
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -233,3 +234,109 @@ def test_crystal_to_data_refuses_a_molecule():
     slab.pbc = [True, True, False]
     with pytest.raises(ValueError, match="periodic along all three"):
         crystal_to_data(slab, r_max=R_MAX)
+
+
+def test_relaxation_with_emt_reaches_the_potential_minimum_and_keeps_symmetry():
+    """relax_with_potential: a strained copper cell relaxes back to EMT's lattice constant, and the
+    phonons at the minimum have no imaginary modes."""
+    from ase.calculators.emt import EMT
+
+    from tutorial_utils.phonons import relax_with_potential
+
+    strained = bulk("Cu", "fcc", a=3.75)
+    relaxed, info = relax_with_potential(strained, EMT(), fmax=1e-4)
+    assert info["converged"] == 1.0 and info["volume_change"] < -0.05  # EMT's Cu is near a = 3.59 Å
+    lengths = relaxed.cell.lengths()
+    assert np.allclose(lengths, lengths[0], atol=1e-6)  # still fcc: all three primitive vectors equal
+    relaxed.calc = EMT()
+    assert np.abs(relaxed.get_forces()).max() < 1e-3 and np.abs(relaxed.get_stress()).max() < 1e-4
+
+
+def test_broadened_dos_puts_one_gaussian_where_the_mode_is():
+    from tutorial_utils.phonons import broadened_dos
+
+    freq = np.arange(0.0, 1001.0, 20.0)
+    dos = broadened_dos(np.array([[300.0, 300.0, 600.0]]), np.array([1.0]), freq, sigma=10.0)
+    assert dos[15] == pytest.approx(1.0) and dos[30] == pytest.approx(0.5, rel=1e-6)  # two modes at 300, one at 600
+    assert dos[16] == pytest.approx(np.exp(-2.0), rel=1e-6)  # 20 cm^-1 = 2 sigma away
+    with pytest.raises(ValueError, match="positive width"):
+        broadened_dos(np.zeros((1, 3)), np.ones(1), freq, sigma=0.0)
+
+
+def test_vegard_alloy_interpolates_cell_positions_and_composition():
+    from tutorial_utils.phonons import substitute, vegard_alloy
+
+    nacl = bulk("NaCl", "rocksalt", a=5.64)
+    kcl = substitute(nacl, {11: 19}, cell=np.asarray(bulk("KCl", "rocksalt", a=6.29).get_cell()))
+    assert kcl.get_chemical_formula() == "ClK"
+    assert np.allclose(kcl.get_scaled_positions(), nacl.get_scaled_positions())
+    alloy, species = vegard_alloy(nacl, kcl, 0.25)
+    assert alloy.cell.cellpar()[0] == pytest.approx(0.75 * nacl.cell.cellpar()[0] + 0.25 * kcl.cell.cellpar()[0])
+    assert species == [{11: 0.75, 19: 0.25}, {17: 1.0}]
+    end, end_species = vegard_alloy(nacl, kcl, 1.0)
+    x_end = crystal_to_data(end, R_MAX, site_species=end_species).x
+    assert torch.allclose(x_end, crystal_to_data(kcl, R_MAX).x)  # x = 1 is the end member itself
+    with pytest.raises(ValueError, match="no atom with atomic number"):
+        substitute(nacl, {83: 51})
+    with pytest.raises(ValueError, match="match site by site"):
+        vegard_alloy(nacl, nacl.repeat(2), 0.5)
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        vegard_alloy(nacl, kcl, 1.5)
+
+
+def test_random_split_and_protocol_names():
+    from tutorial_utils.phonons import random_split, split_protocol
+
+    train, valid, test = random_split(100, (0.8, 0.1, 0.1), seed=3)
+    assert (len(train), len(valid), len(test)) == (80, 10, 10)
+    assert np.array_equal(np.sort(np.concatenate([train, valid, test])), np.arange(100))
+    assert not np.array_equal(random_split(100, seed=4)[2], test)  # the seed draws the split
+    with pytest.raises(ValueError, match="unknown split protocol"):
+        split_protocol("scaffold", [{1}] * 10)
+
+
+def test_chen2021_split_reads_the_published_indices(tmp_path, monkeypatch):
+    """The 2021 tutorial's split through the registry (files from a mirror folder), and a clear
+    error for a file that is not one integer per line."""
+    from tutorial_utils.phonons import chen2021_split, split
+
+    shared = Path(__file__).resolve().parents[2] / "shared" / "data"
+    if not (shared / "phonon_dos" / "chen2021_idx_test.txt").is_file():
+        pytest.skip("the shared reference data is not beside the checkout")
+    monkeypatch.setenv("TUTORIAL_DATA_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("TUTORIAL_DATA_MIRROR", str(shared))
+    train, valid, test = chen2021_split(1521)
+    assert (len(train), len(valid), len(test)) == (1191, 141, 189)  # Mg3Bi2 (row 1521) dropped from training
+    assert 474 in train  # Mg3Sb2 is a training crystal there
+    bad = tmp_path / "bad.txt"
+    bad.write_text("1\nfoo\n")
+    with pytest.raises(ValueError, match="one integer per line"):
+        split._read_indices(str(bad), "test")
+
+
+def test_pretrained_reproduces_its_recorded_test_error(monkeypatch, tmp_path):
+    """``pretrained()`` (state_dict, weights_only) gives the test MSE that data/phonon_dos/train_dos.py
+    recorded on the notebook's split, and is invariant under O(3)."""
+    import json
+
+    from tutorial_utils.phonons import MODEL_HPARAMS, predict_dos, pretrained, split_protocol
+
+    shared = Path(__file__).resolve().parents[2] / "shared" / "data"
+    if not (shared / "phonon_dos").is_dir():
+        pytest.skip("the shared reference data is not beside the checkout")
+    monkeypatch.setenv("TUTORIAL_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("TUTORIAL_DATA_MIRROR", str(shared))
+    recorded = json.loads((Path(__file__).resolve().parents[1] / "data" / "phonon_dos"
+                           / "phonon_dos_model.json").read_text())
+    model = pretrained()
+    assert not model.training
+    records = load_phonon_dos()
+    _, _, test_idx = split_protocol("stratified", [set(r.atoms.numbers.tolist()) for r in records],
+                                    recorded["split_seed"])
+    assert len(test_idx) == recorded["n_test"]
+    y = np.stack([records[i].dos for i in test_idx])
+    pred = predict_dos(model, [crystal_to_data(records[i].atoms, MODEL_HPARAMS["r_max"]) for i in test_idx])
+    mse = float(((pred - y) ** 2).mean())
+    assert mse == pytest.approx(recorded["test_metrics"]["mse"], abs=2e-5)
+    data = crystal_to_data(records[int(test_idx[0])].atoms, MODEL_HPARAMS["r_max"])
+    assert assert_equivariant(model, data, "51x0e", ntrials=2) < 1e-4  # float32 weights

@@ -71,3 +71,33 @@ def test_nan_loss_and_bad_arguments_are_clear_errors():
         train(model, _loss, train_loader, valid_loader, epochs=1, schedule="sometimes")
     with pytest.raises(ValueError, match="evaluation loader is empty"):
         evaluate(model, [], _loss)
+
+
+def test_cosine_time_spans_the_budget_and_ends_near_zero():
+    train_loader, valid_loader = _loaders()
+    model = torch.nn.Linear(4, 1)
+    history = train(model, _loss, train_loader, valid_loader, epochs=10_000, lr=1e-2, schedule="cosine_time",
+                    max_seconds=0.5)
+    assert not history.stopped_early and history.epochs < 10_000  # the budget, not the epoch cap, ended it
+    assert history.lr[0] > 0.5e-2  # the first epoch runs near the full rate
+    assert history.lr[-1] < 0.05e-2  # the last near zero: the schedule used the whole budget
+    with pytest.raises(ValueError, match="give max_seconds"):
+        train(model, _loss, train_loader, valid_loader, epochs=1, schedule="cosine_time")
+
+
+def test_ema_keeps_the_averaged_weights():
+    finals = {}
+    for decay in (None, 0.9):
+        train_loader, valid_loader = _loaders()
+        torch.manual_seed(0)
+        model = torch.nn.Linear(4, 1)
+        start = model.weight.detach().clone()
+        history = train(model, _loss, train_loader, valid_loader, epochs=3, lr=1e-2, schedule=None,
+                        ema_decay=decay)
+        assert history.steps == 3 * len(train_loader)
+        finals[decay] = model.weight.detach().clone()
+    # small steps move the weights steadily from the start; their running average lags behind
+    lag = (finals[0.9] - start).norm() / (finals[None] - start).norm()
+    assert 0.3 < float(lag) < 0.99
+    with pytest.raises(ValueError, match="ema_decay"):
+        train(model, _loss, train_loader, valid_loader, epochs=1, ema_decay=1.5)

@@ -2,8 +2,10 @@
 
 ``train`` runs epochs over a ``torch_geometric`` ``DataLoader`` (or any iterable of
 batches), evaluates on a validation loader, keeps the best weights (lowest validation
-loss), stops early, follows a learning-rate schedule, clips gradients, and returns a
-:class:`History` that :func:`tutorial_utils.plotting.plot_history` draws.
+loss), stops early, follows a learning-rate schedule (per epoch, or over a wall-clock
+budget so a faster machine trains more steps), can average the weights (an exponential
+moving average), clips gradients, and returns a :class:`History` that
+:func:`tutorial_utils.plotting.plot_history` draws.
 
 The model-specific part is ``loss_fn(model, batch) -> (loss, metrics)``: ``loss`` is a
 scalar tensor to minimise, ``metrics`` a dict of floats averaged over batches (weighted
@@ -44,6 +46,7 @@ class History:
     seconds: list[float] = field(default_factory=list)
     best_epoch: int = -1
     stopped_early: bool = False
+    steps: int = 0  # optimiser steps taken
 
     @property
     def epochs(self) -> int:
@@ -62,7 +65,7 @@ class History:
         return (
             f"{self.epochs} epochs ({'stopped early' if self.stopped_early else 'completed'}), "
             f"best epoch {self.best_epoch + 1} with validation loss {self.best_valid_loss:.4g}, "
-            f"{self.total_seconds:.1f} s"
+            f"{self.steps} steps, {self.total_seconds:.1f} s"
         )
 
 
@@ -131,6 +134,7 @@ def train(
     eval_grad: bool = False,
     log_every: int = 0,
     max_seconds: float | None = None,
+    ema_decay: float | None = None,
 ) -> History:
     """Train ``model`` and leave it holding the weights of its best validation epoch.
 
@@ -140,7 +144,10 @@ def train(
         train_loader, valid_loader: iterables of batches (shuffle the training one).
         epochs: maximum number of passes over ``train_loader``.
         lr, weight_decay: AdamW settings (ignored when ``optimizer`` is given).
-        schedule: ``"plateau"`` (halve LR after 5 flat epochs), ``"cosine"`` or ``None``.
+        schedule: ``"plateau"`` (halve LR after 5 flat epochs), ``"cosine"`` (over ``epochs``),
+            ``"cosine_time"`` (a cosine over the wall-clock budget ``max_seconds``, set at every
+            step from the time spent: the run ends at LR 0 when the budget is used, whatever the
+            machine's speed) or ``None``.
         patience: stop after this many epochs without a better validation loss.
         grad_clip: clip the global gradient norm to this value (``None`` for no clipping).
         seed: seed set before training so runs repeat (``None`` leaves the RNG alone).
@@ -148,7 +155,10 @@ def train(
             ``torch.load(path, weights_only=True)``).
         eval_grad: validation needs autograd (force losses).
         log_every: print a line every this many epochs (0: only at the end).
-        max_seconds: stop after this much wall time (a budget for quick runs).
+        max_seconds: stop after this much wall time (required by ``"cosine_time"``).
+        ema_decay: if given (e.g. 0.99), validate and keep an exponential moving average of the
+            weights, w_avg <- decay * w_avg + (1 - decay) * w after every step
+            (``torch.optim.swa_utils``); the model ends holding the best averaged weights.
     """
     if epochs < 1:
         raise ValueError(f"epochs must be at least 1, got {epochs}")
@@ -162,10 +172,20 @@ def train(
         sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=5)
     elif schedule == "cosine":
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
-    elif schedule is None:
+    elif schedule is None or schedule == "cosine_time":
         sched = None
     else:
-        raise ValueError(f"unknown schedule {schedule!r}; use 'plateau', 'cosine' or None")
+        raise ValueError(f"unknown schedule {schedule!r}; use 'plateau', 'cosine', 'cosine_time' or None")
+    if schedule == "cosine_time" and not (max_seconds and max_seconds > 0):
+        raise ValueError("schedule='cosine_time' spans the wall-clock budget: give max_seconds > 0")
+    if ema_decay is not None and not 0.0 < ema_decay < 1.0:
+        raise ValueError(f"ema_decay must lie between 0 and 1 (e.g. 0.99), got {ema_decay}")
+    averaged = None
+    if ema_decay is not None:
+        from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+        averaged = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(ema_decay), use_buffers=True)
+    base_lrs = [g["lr"] for g in opt.param_groups]
 
     history = History()
     best_state = copy.deepcopy(model.state_dict())
@@ -178,6 +198,11 @@ def train(
         model.train()
         mean = _BatchMean()
         for batch in train_loader:
+            if schedule == "cosine_time":
+                assert max_seconds is not None
+                done = min(1.0, (time.perf_counter() - start) / max_seconds)
+                for g, base in zip(opt.param_groups, base_lrs):
+                    g["lr"] = 0.5 * base * (1.0 + math.cos(math.pi * done))
             batch = _move(batch, device)
             opt.zero_grad(set_to_none=True)
             loss, metrics = loss_fn(model, batch)
@@ -190,9 +215,13 @@ def train(
             if grad_clip is not None:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
             opt.step()
+            history.steps += 1
+            if averaged is not None:
+                averaged.update_parameters(model)
             mean.add(batch, loss, metrics)
         train_loss, train_metrics = mean.result("training")
-        valid_loss, valid_metrics = evaluate(model, valid_loader, loss_fn, device, grad=eval_grad)
+        judged = averaged.module if averaged is not None else model
+        valid_loss, valid_metrics = evaluate(judged, valid_loader, loss_fn, device, grad=eval_grad)
 
         history.train_loss.append(train_loss)
         history.valid_loss.append(valid_loss)
@@ -206,7 +235,7 @@ def train(
         if valid_loss < best_loss:
             best_loss, bad_epochs = valid_loss, 0
             history.best_epoch = epoch
-            best_state = copy.deepcopy(model.state_dict())
+            best_state = copy.deepcopy(judged.state_dict())
             if checkpoint is not None:
                 torch.save(best_state, checkpoint)
         else:
@@ -222,7 +251,7 @@ def train(
             history.stopped_early = True
             break
         if max_seconds is not None and time.perf_counter() - start > max_seconds:
-            history.stopped_early = True
+            history.stopped_early = schedule != "cosine_time"  # there the budget is the planned end
             break
     bar.close()
     model.load_state_dict(best_state)

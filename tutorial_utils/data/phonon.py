@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["PhononRecord", "load_phonon_dos"]
+__all__ = ["PhononRecord", "load_alloy_reference", "load_phonon_dos"]
 
 _COLUMNS = ("mp_id", "structure", "phfreq", "phdos")
 
@@ -111,3 +111,29 @@ def load_phonon_dos(path: str | Path | None = None, limit: int | None = None) ->
     if not records:
         raise MalformedRowError(f"{path}: no data rows")
     return records
+
+
+def load_alloy_reference(path: str | Path | None = None) -> tuple[str, np.ndarray, np.ndarray]:
+    """The computed phonon DoS of the alloy Mg3Bi1.5Sb0.5 that the 2021 tutorial checked its
+    prediction against (registry name ``chen2021_alloy``; one row, no structure).
+
+    Returns the formula, the frequency grid (51,) in cm^-1 and the DoS (51,), max-normalised.
+    """
+    if path is None:
+        from .registry import fetch
+
+        path = fetch("chen2021_alloy")
+    csv.field_size_limit(1 << 24)
+    with open(path, newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    if len(rows) != 1 or not {"formula", "phfreq", "phdos"} <= set(rows[0]):
+        raise MalformedRowError(f"{path}: expected one row with columns formula, phfreq, phdos")
+    row = rows[0]
+    try:
+        freq = np.asarray(_literal(row["phfreq"], "phfreq"), dtype=np.float64)
+        dos = np.asarray(_literal(row["phdos"], "phdos"), dtype=np.float64)
+    except ValueError as exc:
+        raise MalformedRowError(f"{path}: {exc}") from None
+    if freq.ndim != 1 or dos.shape != freq.shape or not np.isfinite(dos).all():
+        raise MalformedRowError(f"{path}: phfreq and phdos must be finite equal-length lists")
+    return row["formula"].strip(), freq, dos / dos.max()

@@ -86,6 +86,8 @@ PROJECT_FILES: dict[str, dict[str, tuple[str, str]]] = {
         "ethanol_test.npz": ("ethanol_test", "held-out ethanol frames at 500 K from separate trajectories"),
         "ethanol_t700.npz": ("ethanol_t700", "held-out ethanol frames at 700 K (transfer)"),
         "ethanol_t300.npz": ("ethanol_t300", "held-out ethanol frames at 300 K (transfer)"),
+        "cost_scaling.json": ("ethanol_cost_scaling", "results of benchmarks/potential_cost.py: CPU time per "
+                              "energy + forces call of the potential, GFN2-xTB and DFT for 1-64 ethanol molecules"),
         "ethanol_potential.pt": ("ethanol_potential", "trained weights (state_dict) of notebook 04's "
                                  "potential, made by data/ethanol/train_potential.py"),
     },
@@ -109,14 +111,27 @@ PROJECT_FILES: dict[str, dict[str, tuple[str, str]]] = {
         "water_density_model.pt": ("water_density_model", "trained weights (state_dict) of notebook 05's "
                                    "density model, made by data/water/train_density.py"),
     },
+    # notebook 06: the DoS network's weights and benchmark results (its data are external)
+    "phonon_dos": {
+        "phonon_dos_model.pt": ("phonon_dos_model", "trained weights (state_dict) of notebook 06's phonon DoS "
+                                "network, made by data/phonon_dos/train_dos.py"),
+        "mg3bi2.json": ("phonon_mg3bi2", "the Mg3Bi2 end member of the alloy check (SevenNet-0 relaxation, "
+                        "strain-corrected to the data set's Mg3Sb2), made by data/phonon_dos/make_mg3bi2.py"),
+        "sevennet.json": ("phonon_sevennet", "results of benchmarks/sevennet_phonons.py: SevenNet-0 + phonopy "
+                          "against the direct network on 36 test crystals"),
+        "protocols.json": ("phonon_protocols", "results of benchmarks/phonon_dos.py: test metrics under three "
+                           "split protocols, 3 seeds each"),
+    },
     # notebook 07: the weights of the equivariant dielectric-tensor model (its data are external)
     "tensors": {
         "dielectric_model.pt": ("dielectric_model", "trained weights (state_dict) of notebook 07's equivariant "
                                 "dielectric model, made by data/tensors/train_dielectric.py"),
     },
 }
-_SECTIONS = {"ethanol": "ethanol", "water": "water clusters", "tensors": "tensor models"}
-_MAKERS = {"ethanol": "generate.py", "water": "generate.py", "tensors": "train_dielectric.py"}
+_SECTIONS = {"ethanol": "ethanol", "water": "water clusters", "tensors": "tensor models",
+             "phonon_dos": "phonon DoS models"}
+_MAKERS = {"ethanol": "generate.py", "water": "generate.py", "tensors": "train_dielectric.py",
+           "phonon_dos": "train_dos.py"}
 
 
 def _raw_url(repo_path: str) -> str:
