@@ -15,6 +15,7 @@ from tutorial_utils.md import (
     energy_drift,
     histogram_overlap,
     kinetic_temperature,
+    molecular_cluster,
     run_langevin,
     run_nve,
     time_per_call,
@@ -108,3 +109,19 @@ def test_time_per_call_is_a_positive_median():
     calls = []
     t = time_per_call(lambda: calls.append(1), calls=5, warmup=2)
     assert len(calls) == 7 and t >= 0
+
+
+def test_molecular_cluster_keeps_every_copy_rigid_and_apart():
+    ethanol = molecule("CH3CH2OH")
+    cluster = molecular_cluster(ethanol, 8, spacing=4.5, seed=1)
+    assert len(cluster) == 8 * len(ethanol)
+    assert (cluster.get_atomic_numbers() == np.tile(ethanol.get_atomic_numbers(), 8)).all()
+    d_ref = ethanol.get_all_distances()
+    copies = cluster.get_positions().reshape(8, len(ethanol), 3)
+    for x in copies:  # each copy is the molecule, rotated: the same internal distances
+        assert np.allclose(np.linalg.norm(x[:, None] - x[None], axis=-1), d_ref, atol=1e-10)
+    centres = copies.mean(axis=1)
+    gaps = np.linalg.norm(centres[:, None] - centres[None], axis=-1)[np.triu_indices(8, 1)]
+    assert gaps.min() == pytest.approx(4.5, abs=0.2)  # nearest centres one grid step apart
+    with pytest.raises(ValueError, match="at least 1"):
+        molecular_cluster(ethanol, 0)

@@ -31,6 +31,7 @@ __all__ = [
     "energy_drift",
     "histogram_overlap",
     "kinetic_temperature",
+    "molecular_cluster",
     "run_langevin",
     "run_nve",
     "time_per_call",
@@ -215,3 +216,19 @@ def time_per_call(fn: Callable[[], object], calls: int = 50, warmup: int = 3,
     for _ in range(warmup):
         fn()
     return float(np.median(timeit.repeat(fn, timer=clock, number=1, repeat=calls)))
+
+
+def molecular_cluster(molecule: Atoms, n: int, spacing: float = 4.5, seed: int = 0) -> Atoms:
+    """``n`` randomly rotated copies of ``molecule`` centred on a cubic grid ``spacing`` Å apart:
+    a dense, non-periodic cluster (each copy has neighbours within a few Å, as in a liquid), for
+    timing how a method's cost grows with the number of atoms."""
+    if n < 1:
+        raise ValueError(f"n must be at least 1 molecule, got {n}")
+    from scipy.spatial.transform import Rotation
+
+    x = molecule.get_positions() - molecule.get_positions().mean(axis=0)
+    side = int(np.ceil(n ** (1 / 3) - 1e-9))
+    grid = np.array([(i, j, k) for i in range(side) for j in range(side) for k in range(side)][:n], dtype=float)
+    rot = Rotation.random(n, random_state=seed).as_matrix().reshape(n, 3, 3)
+    positions = np.concatenate([x @ r.T + spacing * g for r, g in zip(rot, grid)])
+    return Atoms(numbers=np.tile(molecule.get_atomic_numbers(), n), positions=positions)

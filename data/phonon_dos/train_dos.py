@@ -5,9 +5,10 @@
 Uses the notebook's data (the 1521 crystals of ``phonon_dos``, fetched and checked by sha256
 through the registry), split (element-stratified 80/10/10 with seed 0) and settings
 (``tutorial_utils.phonons.MODEL_HPARAMS`` / ``TRAIN_HPARAMS``: a cosine learning rate over a
-wall-clock budget of 300 s with one torch thread), writes the best ``state_dict`` to ``phonon_dos_model.pt`` (load it with ``torch.load(..., weights_only=True)``
-or with ``tutorial_utils.phonons.pretrained()``) and its settings and test metrics to
-``phonon_dos_model.json``, and records the weights' sha256 and size in the registry's manifest
+wall-clock budget of 300 s with one torch thread), writes the best ``state_dict`` to
+``phonon_dos_model.pt`` (load it with ``torch.load(..., weights_only=True)`` or with
+``tutorial_utils.phonons.pretrained()``) and its settings and test metrics to ``phonon_dos_model.json``,
+and records the weights' sha256 and size in the registry's manifest
 (``tutorial_utils/data/manifests/phonon_dos.json``).
 """
 

@@ -13,18 +13,24 @@
 #   (DoS), a 51-point non-negative curve, by mean-pooling per-atom contributions;
 # - judge the predictions the way a physicist would: MSE and two definitions of $R^2$, and the
 #   heat capacity $C_v(300\,\mathrm{K})$ and mean phonon frequency computed from the DoS;
+# - hold a result against the literature like for like: the same split, several seeds, and the
+#   same definition of every metric;
 # - check that the prediction does not depend on the choice of unit cell or on rotations, and
 #   measure how the model fares on crystals with elements it has never seen;
-# - compare direct prediction with the other route: the Hessian of a pretrained universal
-#   potential (SevenNet-0) plus phonopy.
+# - check an alloy prediction against a computed DoS, and say what the encoding guarantees;
+# - compare direct prediction with the other route, made fair to it: a pretrained universal
+#   potential (SevenNet-0) that relaxes each structure first, plus phonopy.
 #
 # **Prerequisites:** notebooks 02 (irreps and tensor products) and 03 (equivariant
 # descriptors of atomic environments); notebook 04 trains a message-passing network like the
 # one here. Basic solid-state physics: phonons, the density of states, heat capacity.
 #
 # **Run time** on 2 CPU cores: quick mode (`TUTORIAL_QUICK=1`) about 2 min,
-# full mode about 12 min. Training stops at a wall-time budget, so on a slower or busier
-# machine the model trains for fewer epochs and its numbers move a little.
+# full mode about 11 min. Training has a wall-clock budget and its learning-rate schedule spans
+# that budget, so a faster machine (or a GPU) takes more steps in the same time; on a slower or
+# busier one the numbers move a little. Results that take longer than a live session (three split
+# protocols with three seeds each, 36 crystals through SevenNet-0 + phonopy) are loaded from the
+# files `benchmarks/` wrote, and each such cell says so.
 
 # %%
 # Setup: on Colab, install the tutorial package (pinned); elsewhere nothing is installed.
@@ -44,27 +50,28 @@ from tutorial_utils import setup
 device = setup(seed=0)
 
 # %%
+import json
 import time
 import warnings
 
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from ase import Atoms
 from ase.data import chemical_symbols
 from torch_geometric.loader import DataLoader
 
 from tutorial_utils import pick
 from tutorial_utils.data import fetch
-from tutorial_utils.data.phonon import load_phonon_dos
+from tutorial_utils.data.phonon import load_alloy_reference, load_phonon_dos
 from tutorial_utils.notebook_cells import show_source
 from tutorial_utils.nn import InteractionBlock, average_num_neighbors
-from tutorial_utils.phonons import (MODEL_HPARAMS, TRAIN_HPARAMS, PhononDoSNet,
-                                    average_frequency, cell_variants, crystal_to_data, dos_loss,
-                                    dos_metrics, element_stratified_split, heat_capacity,
-                                    predict_dos)
+from tutorial_utils.phonons import (MODEL_HPARAMS, TRAIN_HPARAMS, PhononDoSNet, average_frequency,
+                                    build_dos_model, cell_variants, crystal_to_data, dos_metrics,
+                                    element_stratified_split, heat_capacity,
+                                    predict_dos, pretrained, train_dos_model, vegard_alloy)
 from tutorial_utils.plotting import plot_history, view_structure
 from tutorial_utils.symmetry import random_o3, transform_atoms
-from tutorial_utils.training import train
 
 # The graphs here are small: one thread avoids the cost of splitting small operations
 # between threads, and is the fastest choice on a 2-core machine.
@@ -215,30 +222,53 @@ print("every element in the data set is in the training set:", in_train == set(e
 # %% [markdown]
 # ## 3. Training and evaluation
 #
-# The loss is the mean squared error over all bins. We use the shared training loop (AdamW,
-# cosine learning-rate schedule, the weights of the best validation epoch are kept). Quick
-# mode trains on a subset for a few epochs; full mode trains on all training crystals within
-# a wall-time budget.
+# The loss is the mean squared error over all bins. `train_dos_model` (shown below) calls the
+# shared training loop with the recipe's settings: AdamW; a **cosine learning rate over a
+# wall-clock budget** (`TRAIN_HPARAMS["max_seconds"]`, 300 s here: 5 CPU-minutes on one thread),
+# recomputed at every step from the time spent, so the schedule always finishes, on a slow
+# laptop or a GPU alike, instead of being cut off mid-way; and the weights of the best validation
+# epoch are kept. (Weight averaging and a two-model ensemble were tried and did not lower the test
+# error within this budget; `tutorial_utils/phonons/recipe.py` records the numbers.) Quick mode
+# trains on a subset for a short budget.
+#
+# **Train or load.** With `TRAIN = False` the shipped weights are loaded instead
+# (`tutorial_utils.phonons.pretrained()`, made by `data/phonon_dos/train_dos.py` with exactly
+# these settings and this split).
 
 # %%
+show_source(train_dos_model)
+
+# %%
+TRAIN = True  # False: load the shipped weights and skip training
 n_train = pick(full=len(train_idx), quick=400)
 train_subset = np.random.default_rng(0).permutation(train_idx)[:n_train]  # all of them in full mode
-epochs = pick(full=TRAIN_HPARAMS["epochs"], quick=12)
-budget_s = pick(full=TRAIN_HPARAMS["max_seconds"], quick=75.0)
-train_loader = DataLoader([graphs[i] for i in train_subset], batch_size=TRAIN_HPARAMS["batch_size"], shuffle=True)
-valid_loader = DataLoader([graphs[i] for i in valid_idx], batch_size=64)
-t0 = time.perf_counter()
-history = train(model, dos_loss, train_loader, valid_loader, epochs=epochs, lr=TRAIN_HPARAMS["lr"],
-                weight_decay=TRAIN_HPARAMS["weight_decay"], schedule=TRAIN_HPARAMS["schedule"],
-                max_seconds=budget_s)
-train_seconds = time.perf_counter() - t0
-print(history.summary())
-print(f"training time: {train_seconds / 60:.1f} min on {torch.get_num_threads()} thread(s), {n_train} crystals")
+budget_s = pick(full=TRAIN_HPARAMS["max_seconds"], quick=30.0)
+if TRAIN:
+    model = build_dos_model([graphs[i] for i in train_subset], seed=0)
+    t0 = time.perf_counter()
+    history = train_dos_model(model, [graphs[i] for i in train_subset], [graphs[i] for i in valid_idx],
+                              max_seconds=budget_s, seed=0)
+    train_seconds = time.perf_counter() - t0
+    print(history.summary())
+    print(f"training time: {train_seconds / 60:.1f} min on {torch.get_num_threads()} thread(s), {n_train} crystals")
+else:
+    model = pretrained()  # the state_dict, loaded with weights_only=True
+    history, train_seconds = None, 0.0
+    print("loaded the shipped weights")
 
 # %%
-plot_history(history)
-plt.title("MSE loss")
-plt.show()
+if history is not None:
+    plot_history(history)
+    plt.title("MSE loss")
+    plt.show()
+    tail = np.array(history.valid_loss[-10:])
+    print(f"validation loss over the last 10 epochs: {tail.min():.4f} to {tail.max():.4f} "
+          f"(best {history.best_valid_loss:.4f} at epoch {history.best_epoch + 1} of {history.epochs})")
+
+# %% [markdown]
+# Where the validation curve is flat over the last epochs, the model has converged for this data
+# and architecture: more steps would not lower it, a larger or better-regularised model might.
+# Where it is still falling, the run is limited by its budget, and the text should say so.
 
 # %% [markdown]
 # **Metrics.** With $y_{nk}$ the true and $\hat y_{nk}$ the predicted DoS of test crystal
@@ -246,8 +276,8 @@ plt.show()
 # $R^2 = 1 - \sum_{nk}(y_{nk}-\hat y_{nk})^2 / \sum_{nk}(y_{nk}-\bar y)^2$. The value of
 # $R^2$ depends on the mean $\bar y$ it is compared with, so we report both:
 # - **global mean**: one $\bar y$ over all crystals and bins;
-# - **per-bin means**: $\bar y_k$ for each frequency bin, so that predicting the average
-#   DoS *shape* for every crystal scores 0 (the stricter number).
+# - **pooled per-bin**: $\bar y_k$ for each frequency bin, the variance pooled over bins, so
+#   that predicting the average DoS *shape* for every crystal scores 0 (the stricter number).
 #
 # **Physics from the DoS.** With $g$ normalised to $3$ modes per atom, the harmonic heat
 # capacity and the mean frequency are
@@ -258,15 +288,16 @@ plt.show()
 
 # %%
 y_test = np.stack([records[i].dos for i in test_idx])
+test_graphs = [graphs[i] for i in test_idx]
 t0 = time.perf_counter()
-y_pred = predict_dos(model, [graphs[i] for i in test_idx])
+y_pred = predict_dos(model, test_graphs)
 direct_seconds_per_crystal = (time.perf_counter() - t0) / len(test_idx)
 metrics = dos_metrics(y_test, y_pred)
 cv_true, cv_pred = heat_capacity(freq, y_test, T=300.0), heat_capacity(freq, y_pred, T=300.0)
 nu_true, nu_pred = average_frequency(freq, y_test), average_frequency(freq, y_pred)
 cv_mae, nu_mae = np.abs(cv_true - cv_pred).mean(), np.abs(nu_true - nu_pred).mean()
 print(f"test set ({len(test_idx)} crystals): MSE {metrics['mse']:.4f} | R^2 (global mean) {metrics['r2_global']:.3f}"
-      f" | R^2 (per-bin means) {metrics['r2_per_bin']:.3f}")
+      f" | R^2 (pooled per-bin) {metrics['r2_per_bin']:.3f}")
 print(f"C_v(300 K): MAE {cv_mae:.4f} k_B/atom ({cv_mae * 8.314:.3f} J/(mol K)), true values span "
       f"{cv_true.min():.2f}-{cv_true.max():.2f} k_B/atom")
 print(f"mean phonon frequency: MAE {nu_mae:.1f} cm^-1, true values span {nu_true.min():.0f}-{nu_true.max():.0f} cm^-1")
@@ -311,6 +342,62 @@ plt.show()
 print("median MSE per quartile:", [f"{np.median(mse_each[m]):.4f}" for m in quartiles])
 
 # %% [markdown]
+# ### One split and one seed decide nothing: three protocols, three seeds each
+#
+# The test MSE above comes from one model on one split. How much would it move with another
+# seed or another split? The per-crystal errors give its standard error on this test set, and
+# `benchmarks/phonon_dos.py` trained this recipe nine times: three split protocols
+# (element-stratified 80/10/10 as here; the 2021 tutorial's published split, read from its
+# index files; a random 80/10/10 split), three seeds each, 300 s each on one thread.
+# **Those results are loaded from `data/phonon_dos/protocols.json`, not computed in this run.**
+# Only like-for-like rows may be compared: the published numbers of Kong et al. (2022) were
+# measured on yet another split of theirs.
+
+# %%
+print(f"this run: test MSE {metrics['mse']:.4f} +- {mse_each.std(ddof=1) / np.sqrt(len(mse_each)):.4f} "
+      f"(standard error over the {len(mse_each)} test crystals)")
+shipped = predict_dos(pretrained(), test_graphs)
+print(f"the shipped weights (pretrained()) on the same test set: MSE {dos_metrics(y_test, shipped)['mse']:.4f}")
+
+# %%
+protocol_runs = json.loads(fetch("phonon_protocols").read_text())["runs"]  # LOADED from the benchmark's file
+published = {"E3NN (Kong et al. 2022)": (0.034, 0.56), "Mat2Spec (Kong et al. 2022)": (0.029, 0.63)}
+
+
+def mean_se(values):
+    """Mean and standard error of the mean."""
+    v = np.asarray(values, dtype=float)
+    return v.mean(), v.std(ddof=1) / np.sqrt(v.size)
+
+
+print(f"{'protocol':11s} {'seeds':>5s} {'test MSE':>17s} {'R2 global mean':>16s} {'R2 pooled per-bin':>18s} "
+      f"{'mean-freq MAE':>14s} {'C_v MAE':>16s}")
+protocol_table = {}
+for name in ("stratified", "chen2021", "random"):
+    runs = [r for r in protocol_runs.values() if r["protocol"] == name]
+    row = {k: mean_se([r[k] for r in runs]) for k in ("mse", "r2_global", "r2_per_bin", "mean_freq_mae", "cv_mae")}
+    row["var_global"] = np.mean([r["var_global"] for r in runs])
+    protocol_table[name] = row
+    print(f"{name:11s} {len(runs):5d} {row['mse'][0]:8.4f} +- {row['mse'][1]:.4f} {row['r2_global'][0]:8.3f} +- "
+          f"{row['r2_global'][1]:.3f} {row['r2_per_bin'][0]:9.3f} +- {row['r2_per_bin'][1]:.3f} "
+          f"{row['mean_freq_mae'][0]:7.1f} cm-1 {row['cv_mae'][0]:.4f} kB/atom")
+
+# %% [markdown]
+# **Which $R^2$ did Kong et al. report?** They do not say. If theirs is the global-mean $R^2$,
+# then $R^2 = 1 - \mathrm{MSE}/\mathrm{Var}$, with Var the variance of all test values about
+# one mean, and their MSEs must reproduce their $R^2$ values with the variance of a test set like
+# ours. The per-bin $R^2$ pools the variance bin by bin (a stricter baseline: the average DoS
+# shape scores 0) and is labelled so everywhere.
+
+# %%
+for name, (mse_pub, r2_pub) in published.items():
+    implied = ", ".join(f"{p} {1 - mse_pub / row['var_global']:.3f}" for p, row in protocol_table.items())
+    print(f"{name}: published R^2 {r2_pub:.2f} from MSE {mse_pub:.3f}; 1 - MSE/Var on our test sets: {implied}")
+best_pub = min(v[0] for v in published.values())
+print("our test MSE / the best published MSE (Mat2Spec), by protocol: "
+      + ", ".join(f"{p} {row['mse'][0] / best_pub:.2f}" for p, row in protocol_table.items()))
+
+# %% [markdown]
 # ## 4. Symmetry, shown: the same crystal in different cells
 #
 # A crystal can be described by its primitive cell, by the conventional (often larger)
@@ -348,7 +435,8 @@ print("all cells and orientations give the same DoS to 1e-5:", cell_invariance_e
 # model on the rest, and compare its error on those crystals with its error on an ordinary
 # test set. The element part of the embedding starts at zero and is only learned for
 # elements the model sees, so an unseen element enters the network through its **mass**
-# alone (and the geometry of its neighbourhood).
+# alone (and the geometry of its neighbourhood). To keep the notebook short this model trains
+# for half the main budget (150 s in full mode); both numbers below come from this one model.
 
 # %%
 held_out = {chemical_symbols.index(s) for s in ("Ge", "Pd", "Hf")}
@@ -357,13 +445,10 @@ rest = np.array([k for k, s in enumerate(element_sets) if not s & held_out])
 tr, va, te = (rest[part] for part in element_stratified_split([element_sets[k] for k in rest], seed=1))
 print(f"{len(unseen_idx)} crystals contain Ge, Pd or Hf; the other {len(rest)} split {len(tr)}/{len(va)}/{len(te)}")
 
-torch.manual_seed(1)
-model_gen = PhononDoSNet(**MODEL_HPARAMS, avg_num_neighbors=average_num_neighbors([graphs[k] for k in tr]))
-history_gen = train(model_gen, dos_loss,
-                    DataLoader([graphs[k] for k in tr[:pick(full=len(tr), quick=300)]], batch_size=16, shuffle=True),
-                    DataLoader([graphs[k] for k in va], batch_size=64), epochs=pick(full=35, quick=6),
-                    lr=TRAIN_HPARAMS["lr"], weight_decay=TRAIN_HPARAMS["weight_decay"], schedule="cosine",
-                    max_seconds=pick(full=240.0, quick=40.0), seed=1)
+train_gen = [graphs[k] for k in tr[:pick(full=len(tr), quick=300)]]
+model_gen = build_dos_model(train_gen, seed=1)
+history_gen = train_dos_model(model_gen, train_gen, [graphs[k] for k in va], max_seconds=pick(full=150.0, quick=15.0),
+                              seed=1)
 print(history_gen.summary())
 
 # %%
@@ -387,48 +472,85 @@ print(f"MSE on unseen-element crystals / MSE on the ordinary test set: {ratio:.2
 # is the usual next step beyond a one-hot vector.
 
 # %% [markdown]
-# ## 6. Alloys: Mg$_3$(Sb$_{1-p}$Bi$_p$)$_2$
+# ## 6. Alloys: Mg$_3$(Sb$_{1-x}$Bi$_x$)$_2$, checked against a computed DoS
 #
 # Mg$_3$Sb$_2$ and Mg$_3$Bi$_2$ are thermoelectrics whose low lattice thermal conductivity is
-# tied to their soft, low-frequency phonons. In the alloy Mg$_3$(Sb$_{1-p}$Bi$_p$)$_2$ the
-# pnictogen sites are shared by Sb and Bi. With the weighted element encoding we give each of
-# those sites the composition $\{\mathrm{Sb}: 1-p,\ \mathrm{Bi}: p\}$ (and the mean mass), keep
-# the Mg$_3$Sb$_2$ structure (a virtual-crystal picture; the lattice does not expand here), and
-# sweep $p$ from 0 to 1. Bismuth is much heavier than antimony, so the modes that involve
-# the pnictogen should soften as $p$ grows.
+# tied to their soft, low-frequency phonons. In the alloy Mg$_3$(Sb$_{1-x}$Bi$_x$)$_2$ the
+# pnictogen sites are shared by Sb and Bi. As the 2021 tutorial did, we build a **virtual
+# crystal**: each pnictogen site gets the composition $\{\mathrm{Sb}: 1-x,\ \mathrm{Bi}: x\}$
+# (and the mean mass), and the cell and positions are interpolated linearly between the two end
+# members (Vegard's law, `vegard_alloy`). Then we compare the prediction at $x = 0.75$
+# (Mg$_3$Bi$_{1.5}$Sb$_{0.5}$) with the DoS that the 2021 tutorial computed for that alloy.
+#
+# Our data set has Mg$_3$Sb$_2$ but not Mg$_3$Bi$_2$. `data/phonon_dos/make_mg3bi2.py` built it:
+# Mg$_3$Sb$_2$ with Sb replaced by Bi, relaxed with SevenNet-0, its cell then corrected by the
+# strain that takes SevenNet-0's own Mg$_3$Sb$_2$ (PBE-like) to the data set's (PBEsol). The
+# structure file is loaded below with the lattice parameters of each step.
 
 # %%
 mg3sb2 = by_id["mp-2646"].atoms
-sb, bi = chemical_symbols.index("Sb"), chemical_symbols.index("Bi")
-print("Bi is in the training set:", bi in set().union(*(element_sets[i] for i in train_subset)))
-p_values = np.linspace(0.0, 1.0, 11)
-alloy_graphs = [crystal_to_data(mg3sb2, r_max, site_species=[{sb: 1 - p, bi: p} if z == sb else {int(z): 1.0}
-                                                            for z in mg3sb2.numbers]) for p in p_values]
-alloy_dos = predict_dos(model, alloy_graphs)
+end_bi = json.loads(fetch("phonon_mg3bi2").read_text())  # made by data/phonon_dos/make_mg3bi2.py
+mg3bi2 = Atoms(numbers=end_bi["numbers"], cell=end_bi["cell_A"], scaled_positions=end_bi["scaled_positions"],
+               pbc=True)
+for step, (a, c) in end_bi["a_c_A"].items():
+    print(f"{step:26s}: a = {a:.3f} Å, c = {c:.3f} Å")
+bi = chemical_symbols.index("Bi")
+print("Bi is in the training set:", bi in set().union(*(element_sets[i] for i in train_subset)),
+      "| Mg3Bi2 is not in the data set at all")
+alloy_formula, alloy_freq, alloy_dft = load_alloy_reference()  # the 2021 tutorial's computed alloy DoS
+assert np.allclose(alloy_freq, freq)
+
+# %%
+x_values = np.round(np.linspace(0.0, 1.0, 21), 2)  # includes 0.75
+alloys = [vegard_alloy(mg3sb2, mg3bi2, x) for x in x_values]
+alloy_dos = predict_dos(model, [crystal_to_data(a, r_max, site_species=sp) for a, sp in alloys])
 alloy_nu = average_frequency(freq, alloy_dos)
-print(f"mean frequency: p=0 {alloy_nu[0]:.1f} cm^-1 (DFPT for Mg3Sb2: "
-      f"{average_frequency(freq, by_id['mp-2646'].dos)[0]:.1f}), p=1 {alloy_nu[-1]:.1f} cm^-1")
+k75 = list(x_values).index(0.75)
+# two simpler guesses on the same footing: no lattice change (the Mg3Sb2 cell at x = 0.75) and
+# the DFPT DoS of pure Mg3Sb2 itself
+_, species75 = alloys[k75]
+fixed_cell = predict_dos(model, [crystal_to_data(mg3sb2, r_max, site_species=species75)])[0]
+alloy_check = {"virtual crystal, Vegard cell": alloy_dos[k75], "virtual crystal, Mg3Sb2 cell": fixed_cell,
+               "DFPT Mg3Sb2 (x = 0)": by_id["mp-2646"].dos}
+for name, d in alloy_check.items():
+    print(f"{name:30s}: MSE against the computed {alloy_formula} DoS {np.mean((d - alloy_dft) ** 2):.4f} | "
+          f"mean frequency {average_frequency(freq, d)[0]:.1f} cm^-1")
+print(f"{'computed ' + alloy_formula:30s}: mean frequency {average_frequency(freq, alloy_dft)[0]:.1f} cm^-1")
+print(f"for scale: the test-set MSE of this model is {metrics['mse']:.4f}")
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
-colors = plt.cm.viridis(p_values)
-for p, d, c in zip(p_values, alloy_dos, colors):
-    axes[0].plot(freq, d, color=c, label=f"p={p:.1f}" if p in (0.0, 0.5, 1.0) else None)
-axes[0].fill_between(freq, by_id["mp-2646"].dos, color="lightgrey", label="DFPT Mg3Sb2", zorder=0)
+colors = plt.cm.viridis(x_values)
+for x, d, c in zip(x_values, alloy_dos, colors):
+    axes[0].plot(freq, d, color=c, lw=1, label=f"x={x:.2f}" if x in (0.0, 0.5, 1.0) else None)
 axes[0].set_xlim(0, 500)
 axes[0].set_xlabel("frequency [cm$^{-1}$]")
 axes[0].set_ylabel("predicted DoS")
 axes[0].legend()
-axes[1].plot(p_values, alloy_nu, "o-")
-axes[1].set_xlabel("Bi fraction p")
-axes[1].set_ylabel(r"mean frequency $\bar\nu$ [cm$^{-1}$]")
+axes[0].set_title("virtual-crystal predictions")
+axes[1].fill_between(freq, alloy_dft, color="lightgrey", label=f"computed {alloy_formula}")
+axes[1].plot(freq, alloy_check["virtual crystal, Vegard cell"], color="C3", label="predicted, x = 0.75")
+axes[1].plot(freq, by_id["mp-2646"].dos, color="k", lw=1, ls=":", label="DFPT Mg3Sb2")
+axes[1].set_xlim(0, 500)
+axes[1].set_xlabel("frequency [cm$^{-1}$]")
+axes[1].legend(fontsize=8)
 plt.tight_layout()
 plt.show()
-print("mean frequency falls from p=0 to p=1:", bool(alloy_nu[-1] < alloy_nu[0]),
-      "| steps that fall:", int((np.diff(alloy_nu) < 0).sum()), "of", len(p_values) - 1)
+print(f"predicted mean frequency: x=0 {alloy_nu[0]:.1f}, x=1 {alloy_nu[-1]:.1f} cm^-1")
 
 # %% [markdown]
-# ## 7. The other route: a universal potential + phonopy
+# **What the encoding guarantees, and what it does not.** At $x = 0$ the virtual crystal *is*
+# Mg$_3$Sb$_2$ (same features, same geometry), so the prediction there is the model's ordinary
+# prediction; and the prediction changes continuously with $x$. That the mean frequency falls as
+# Bi replaces Sb is close to guaranteed as well: the mass feature grows with $x$, and heavier
+# atoms vibrate more slowly throughout the training data. So a falling curve is not evidence that
+# the model understands alloys; only the comparison with a computed DoS is. The encoding says
+# nothing about what a real alloy adds to a virtual crystal: local relaxations around each
+# Sb or Bi, and the disorder that broadens and shifts modes. Read the MSE of the prediction
+# against the computed DoS beside the two simpler guesses and beside the test-set MSE.
+
+# %% [markdown]
+# ## 7. The other route: a universal potential + phonopy, made fair
 #
 # Instead of predicting the DoS directly, one can compute it the textbook way, with forces
 # from a **pretrained universal interatomic potential** instead of DFT: displace each atom in
@@ -436,17 +558,29 @@ print("mean frequency falls from p=0 to p=1:", bool(alloy_nu[-1] < alloy_nu[0]),
 # matrix on a q-point mesh (phonopy), and histogram the frequencies. SevenNet-0 is such a
 # potential, an e3nn-based NequIP-style network trained on the Materials Project relaxation
 # trajectories; `SevenNetCalculator("7net-0")` loads its weights (the 11 July 2024 checkpoint)
-# from inside the installed `sevenn` package, so nothing is downloaded. We bin the frequencies with a
-# Gaussian of width 10 cm$^{-1}$ on the same 51 points and max-normalise, like the DFPT data.
+# from inside the installed `sevenn` package, so nothing is downloaded.
 #
-# This route is optional here: it needs `pip install sevenn phonopy`. Without them the cells
-# below say so and skip. We use the DFPT structures as given (no relaxation with the
-# potential), on a few test crystals of at most 8 atoms to keep the cost down.
+# A fair comparison needs three things:
+# 1. **Relax with the potential first** (`relax_with_potential`: cell and positions, space group
+#    kept). Harmonic phonons are only meaningful at a minimum of the energy that computes them;
+#    the data set's structures are minima of PBEsol DFT, not of SevenNet-0.
+# 2. **Process the frequencies as the data were processed** (`savgol_dos`): Chen et al. smoothed
+#    each DoS on a 1 cm$^{-1}$ grid with a Savitzky-Golay filter (101 points, cubic), then read it
+#    at the 51 points and divided by the maximum.
+# 3. **Enough crystals for an error bar**, and the same ones for both routes.
+#
+# One difference cannot be removed: SevenNet-0 learned PBE (and PBE+U) energies, the reference is
+# PBEsol, and PBE gives larger cells and softer bonds. Part of its error is the functional.
+#
+# This route is optional here: it needs `pip install sevenn phonopy`. Without them the live cells
+# below say so and skip. Live, we run a few test crystals; the table after them is **loaded from
+# `data/phonon_dos/sevennet.json`**, written by `benchmarks/sevennet_phonons.py` for 36 test
+# crystals of at most 12 atoms drawn at random from this notebook's test set.
 
 # %%
 try:
     from sevenn.calculator import SevenNetCalculator
-    from tutorial_utils.phonons import potential_phonon_dos
+    from tutorial_utils.phonons import potential_phonon_modes, relax_with_potential, savgol_dos
 
     with warnings.catch_warnings():
         # torch.load inside sevenn warns about its own checkpoint format; the file ships in the wheel
@@ -455,96 +589,138 @@ try:
     have_sevennet = True
 except ImportError as exc:
     have_sevennet = False
-    print(f"SevenNet or phonopy is not installed ({exc.name}); skipping section 7. "
+    print(f"SevenNet or phonopy is not installed ({exc.name}); skipping the live part of section 7. "
           "Install both with: pip install sevenn phonopy")
 
 # %%
-sevennet = None
+sevennet_live = None
 if have_sevennet:
-    small = [n for n in test_idx if len(records[n].atoms) <= 8]
-    chosen = np.sort(np.random.default_rng(0).choice(small, size=pick(full=8, quick=2), replace=False))
-    dos_7net, seconds = [], []
+    small = [n for n in test_idx if len(records[n].atoms) <= 12]
+    chosen = np.sort(np.random.default_rng(1).choice(small, size=pick(full=4, quick=1), replace=False))
+    live = {"relaxed with SevenNet-0": [], "DFT structure": []}
+    seconds = []
     for n in chosen:
         t0 = time.perf_counter()
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # phonopy notes on symmetry; not relevant here
-            dos_7net.append(potential_phonon_dos(records[n].atoms, calculator, freq))
+            warnings.simplefilter("ignore")  # phonopy's notes on symmetry
+            relaxed, info = relax_with_potential(records[n].atoms, calculator)
+            for name, atoms in (("relaxed with SevenNet-0", relaxed), ("DFT structure", records[n].atoms)):
+                live[name].append(savgol_dos(*potential_phonon_modes(atoms, calculator), freq))
         seconds.append(time.perf_counter() - t0)
-        print(f"{records[n].atoms.get_chemical_formula():10s} {len(records[n].atoms):2d} atoms: {seconds[-1]:.1f} s")
+        print(f"{records[n].atoms.get_chemical_formula():10s} {len(records[n].atoms):2d} atoms: volume "
+              f"{100 * info['volume_change']:+.1f} % on relaxation, {seconds[-1]:.1f} s for both routes")
     y_sub = np.stack([records[n].dos for n in chosen])
     direct_sub = y_pred[[list(test_idx).index(n) for n in chosen]]
-    sevennet = {"potential + phonopy": (np.stack(dos_7net), float(np.mean(seconds))),
-                "direct (this notebook)": (direct_sub, direct_seconds_per_crystal)}
-    for name, (d, s) in sevennet.items():
-        m = dos_metrics(y_sub, d)
-        cv_err = np.abs(heat_capacity(freq, y_sub) - heat_capacity(freq, d)).mean()
-        sevennet[name] = (d, s, m, cv_err)
-        print(f"{name:24s}: MSE {m['mse']:.4f} | R^2 global {m['r2_global']:.3f} | R^2 per-bin "
-              f"{m['r2_per_bin']:.3f} | C_v MAE {cv_err:.4f} k_B/atom | {s:.3g} s per crystal")
+    sevennet_live = {name: np.stack(d) for name, d in live.items()} | {"direct (this notebook)": direct_sub}
+    for name, d in sevennet_live.items():
+        print(f"{name:24s}: MSE {np.mean((d - y_sub) ** 2):.4f} on these {len(chosen)} crystals")
 
 # %%
-if sevennet is not None:
+if sevennet_live is not None:
     show = min(4, len(chosen))
     fig, axes = plt.subplots(1, show, figsize=(3.3 * show, 2.8), sharey=True, squeeze=False)
     for ax, k in zip(axes[0], range(show)):
         ax.fill_between(freq, y_sub[k], color="lightgrey", label="DFPT")
-        ax.plot(freq, sevennet["potential + phonopy"][0][k], color="C0", label="SevenNet-0 + phonopy")
-        ax.plot(freq, sevennet["direct (this notebook)"][0][k], color="C3", label="direct")
+        ax.plot(freq, sevennet_live["relaxed with SevenNet-0"][k], color="C0", label="SevenNet-0 + phonopy")
+        ax.plot(freq, sevennet_live["direct (this notebook)"][k], color="C3", label="direct")
         ax.set_title(records[chosen[k]].atoms.get_chemical_formula(), fontsize=9)
         ax.set_xlabel("frequency [cm$^{-1}$]")
     axes[0, 0].legend(fontsize=7)
     plt.tight_layout()
     plt.show()
 
+# %%
+sevennet_file = json.loads(fetch("phonon_sevennet").read_text())  # LOADED from benchmarks/sevennet_phonons.py
+summary_7net = sevennet_file["summary"]
+n_7net = int(summary_7net["_n"]["crystals"][0])
+print(f"{n_7net} test crystals (at most {sevennet_file['settings']['max_atoms']} atoms), SevenNet-0 {sevennet_file['settings']['sevenn']}; "
+      f"cell volume change on relaxation {100 * summary_7net['_volume_change']['mean'][0]:+.1f} +- "
+      f"{100 * summary_7net['_volume_change']['mean'][1]:.1f} %")
+print(f"{'route (processed like the data unless a Gaussian is named)':60s} {'MSE per crystal':>17s} "
+      f"{'minus direct':>17s} {'mean-freq MAE':>15s} {'C_v MAE':>17s}")
+for name, row in summary_7net.items():
+    if name.startswith("_"):
+        continue
+    print(f"{name:60s} {row['mse'][0]:8.4f} +- {row['mse'][1]:.4f} {row['mse_minus_direct'][0]:+8.4f} +- "
+          f"{row['mse_minus_direct'][1]:.4f} {row['mean_freq_mae'][0]:6.1f} +- {row['mean_freq_mae'][1]:4.1f} "
+          f"{row['cv_mae'][0]:.4f} +- {row['cv_mae'][1]:.4f}")
+for name, row in summary_7net.items():
+    if "seconds_per_crystal" in row:
+        print(f"cost, {name}: {row['seconds_per_crystal'][0]:.1f} s per crystal on one thread")
+print(f"cost, direct network: {1e3 * direct_seconds_per_crystal:.1f} ms per crystal (measured in section 3)")
+
 # %% [markdown]
-# **When is each route the right tool?** Read the two lines above side by side.
+# **Reading the table.** Each row's MSE is averaged over the same crystals, with its standard
+# error; "minus direct" is the paired difference per crystal, so its error bar says whether
+# the two routes differ on this sample. The two indented rows replace the data set's smoothing
+# by a Gaussian whose width was chosen on 12 training crystals (`benchmarks/sevennet_phonons.py`
+# prints the choice): a check that the conclusions do not hang on the smoothing.
+#
+# What the rows say. Relaxing with SevenNet-0 expands the cells (the volume change printed
+# above) and makes its DoS *worse* against this reference, not better: the PBE-like lattice is
+# softer than the PBEsol one, so the modes move down (compare the mean-frequency errors). Fairness
+# to the potential and agreement with a PBEsol reference pull in opposite directions here, and
+# both rows are shown. On the DFT structures, SevenNet-0 + phonopy and the direct network come
+# out close: read whether the paired difference's error bar includes zero. The direct network was trained on this very data set
+# (PBEsol DFPT, processed the same way); SevenNet-0 never saw a phonon. So the comparison
+# answers a practical question, which route gives a DoS closer to *this* reference, not which
+# model knows more physics.
+#
+# **When is each route the right tool?**
 # - *Direct prediction* costs milliseconds per crystal once trained, so it suits screening
 #   many thousands of candidates for a DoS-derived property (heat capacity, vibrational
 #   entropy, a soft-mode indicator). It only knows the DoS as it was computed and processed
-#   in its training data (binning, normalisation), and it cannot give anything beyond the
-#   DoS: no dispersion, no eigenvectors.
-# - *Potential + phonopy* costs seconds per crystal (many force calls per supercell), but
-#   returns the full harmonic phonon problem: band structure, eigenvectors, thermal
-#   properties, and it works for structures and elements far from any phonon data set,
-#   because the potential was trained on forces, not on DoS curves. Its errors come from
-#   the potential (universal potentials are often reported to soften phonons somewhat) and
-#   from using structures that were not relaxed with the potential.
-# With only a handful of crystals compared here, the numbers are indicative, not a ranking.
+#   in its training data, and it gives nothing beyond the DoS: no dispersion, no eigenvectors.
+# - *Potential + phonopy* costs seconds per crystal (a relaxation and many force calls per
+#   supercell), but returns the full harmonic phonon problem (band structure, eigenvectors,
+#   thermal properties), and it applies to structures and elements far from any phonon data set,
+#   because the potential was trained on energies and forces, not on DoS curves. Its errors come
+#   from the potential and from its functional.
 
 # %% [markdown]
 # ## Summary
 #
-# The numbers below are the ones this run computed above.
+# The numbers below are the ones this run computed above, except those marked "loaded", which
+# come from the benchmark files.
 
 # %%
+trained = f"trained {history.epochs} epochs in {train_seconds / 60:.1f} min" if history is not None else "loaded"
 print(f"1. data: {len(records)} crystals, {len(elements)} elements, DoS on {len(freq)} points (0-1000 cm^-1)")
 print(f"2. model: {sum(p.numel() for p in model.parameters())} parameters, l_max={MODEL_HPARAMS['l_max']}, "
-      f"r_max={r_max} Å; trained {history.epochs} epochs in {train_seconds / 60:.1f} min")
+      f"r_max={r_max} Å; {trained}")
 print(f"3. test: MSE {metrics['mse']:.4f}, R^2 {metrics['r2_global']:.3f} (global mean) / "
-      f"{metrics['r2_per_bin']:.3f} (per-bin means); C_v(300 K) MAE {cv_mae:.4f} k_B/atom; "
+      f"{metrics['r2_per_bin']:.3f} (pooled per-bin); C_v(300 K) MAE {cv_mae:.4f} k_B/atom; "
       f"mean-frequency MAE {nu_mae:.1f} cm^-1")
+strat = protocol_table["stratified"]
+print(f"3b. loaded, 3 seeds each: test MSE stratified {strat['mse'][0]:.4f} +- {strat['mse'][1]:.4f}, "
+      f"2021 split {protocol_table['chen2021']['mse'][0]:.4f} +- {protocol_table['chen2021']['mse'][1]:.4f}, "
+      f"random {protocol_table['random']['mse'][0]:.4f} +- {protocol_table['random']['mse'][1]:.4f}")
 print(f"4. cell choice and O(3): largest difference {cell_invariance_error:.1e}")
 print(f"5. unseen elements: MSE {gen['crystals with Ge, Pd or Hf']['mse']:.4f} vs "
       f"{gen['ordinary test set']['mse']:.4f} on an ordinary test set (ratio {ratio:.2f})")
-print(f"6. Mg3(Sb1-pBi)2: mean frequency {alloy_nu[0]:.1f} -> {alloy_nu[-1]:.1f} cm^-1 from p=0 to p=1")
-if sevennet is not None:
-    for name, (_, s, m, cv_err) in sevennet.items():
-        print(f"7. {name}: R^2 {m['r2_global']:.3f} (global) / {m['r2_per_bin']:.3f} (per-bin), "
-              f"C_v MAE {cv_err:.4f} k_B/atom, {s:.3g} s per crystal ({len(chosen)} crystals)")
+print(f"6. {alloy_formula}: MSE of the virtual-crystal prediction against the computed DoS "
+      f"{np.mean((alloy_check['virtual crystal, Vegard cell'] - alloy_dft) ** 2):.4f} (DFPT Mg3Sb2 itself: "
+      f"{np.mean((by_id['mp-2646'].dos - alloy_dft) ** 2):.4f})")
+for name, row in summary_7net.items():
+    if not name.startswith("_"):
+        print(f"7. loaded, {n_7net} crystals: {name}: MSE {row['mse'][0]:.4f} +- {row['mse'][1]:.4f}")
 
 # %% [markdown]
 # - A crystal becomes a periodic graph whose nodes carry an element (or composition) vector
 #   and a mass; an e3nn network predicts a per-atom non-negative DoS, and the mean over atoms
 #   is the crystal's DoS.
-# - The test-set MSE and both $R^2$ values are printed above; the published numbers on this
-#   data set (Kong et al., 2022: E3NN $R^2$ 0.56, MSE 0.034; Mat2Spec $R^2$ 0.63, MSE 0.029)
-#   are compared in `benchmarks/phonon_dos.py` with the same definitions.
+# - One split and one seed decide nothing: the benchmark's three protocols with three seeds
+#   each give the spread, and only a result on the same split with the same metric definitions
+#   can be compared with a published one. Kong et al.'s MSEs reproduce their $R^2$ values as
+#   global-mean $R^2$ (section 3); the pooled per-bin $R^2$ is the stricter number.
 # - Heat capacity and mean frequency are integrals over the DoS, so bin-to-bin errors partly
 #   average out; compare their MAE with the spread of true values printed in section 3.
 # - Primitive, conventional, super and rotated cells give the same prediction to round-off.
-# - Section 5 measures what is lost on elements never seen in training; the weighted encoding
-#   turns the same model into a tool for alloys (section 6).
-# - A universal potential plus phonopy is the slower, more general route.
+# - Section 5 measures what is lost on elements never seen in training. The weighted encoding
+#   turns the same model into a tool for alloys, and the check against a computed alloy DoS,
+#   not the trend with composition, is what tests it (section 6).
+# - A universal potential plus phonopy is the slower, more general route; relaxed with the
+#   potential and processed like the data, it is compared on 36 crystals with error bars.
 
 # %% [markdown]
 # ## Exercises

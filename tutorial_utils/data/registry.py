@@ -166,7 +166,7 @@ def _project_entries() -> list[DataFile]:
         for filename, (name, description) in files.items():
             if filename not in manifest or "sha256" not in manifest[filename]:
                 UNREGISTERED[name] = (f"manifests/{folder}.json lists no sha256 for {filename} (is the data set "
-                                      f"being re-made?); finish data/{folder}/generate.py (its pack stage)")
+                                      f"being re-made?); finish data/{folder}/{_MAKERS[folder]}")
                 continue
             path = f"data/{folder}/{filename}"
             entries.append(DataFile(
