@@ -26,7 +26,7 @@
 # one here. Basic solid-state physics: phonons, the density of states, heat capacity.
 #
 # **Run time** on 2 CPU cores: quick mode (`TUTORIAL_QUICK=1`) about 2 min,
-# full mode about 11 min. Training has a wall-clock budget and its learning-rate schedule spans
+# full mode about 9 min. Training has a wall-clock budget and its learning-rate schedule spans
 # that budget, so a faster machine (or a GPU) takes more steps in the same time; on a slower or
 # busier one the numbers move a little. Results that take longer than a live session (three split
 # protocols with three seeds each, 36 crystals through SevenNet-0 + phonopy) are loaded from the
