@@ -325,6 +325,18 @@ def test_build_train_predict_and_save_load(tmp_path):
         train_potential(model, data, data, epochs=1, learning_rate=1.0)
 
 
+def test_train_potential_on_a_wall_clock_budget():
+    """schedule="cosine_time": the budget, not the epoch cap, ends the run, at a learning rate near 0."""
+    from tutorial_utils.potential import build_potential, train_potential
+
+    data = _toy_frames(12)
+    model = build_potential(SPECIES, data[:8], l_max=1, mul=4, num_layers=1)
+    history = train_potential(model, data[:8], data[8:10], epochs=10_000, frames_per_epoch=4, batch_size=4,
+                              schedule="cosine_time", max_seconds=2.0, ema_decay=0.9)
+    assert 2 < history.epochs < 10_000 and not history.stopped_early  # one step an epoch: many epochs
+    assert history.lr[-1] < 0.2 * history.lr[0]
+
+
 def test_frames_for_error_interpolates_and_extrapolates():
     from tutorial_utils.potential import frames_for_error
 

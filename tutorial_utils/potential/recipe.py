@@ -50,11 +50,14 @@ def build_potential(species: Sequence[int], train_data: Sequence[Data], seed: in
 
 def train_potential(model: EquivariantPotential, train_data: Sequence[Data], valid_data: Sequence[Data],
                     epochs: int, seed: int = 0, checkpoint: str | Path | None = None,
-                    max_seconds: float | None = None, **train_hparams):
+                    max_seconds: float | None = None, schedule: str = "cosine", ema_decay: float | None = None,
+                    **train_hparams):
     """Train on energies and forces with :func:`tutorial_utils.training.train`; returns its
     ``History``. An epoch is ``frames_per_epoch`` frames drawn with replacement from
     ``train_data`` (``TRAIN_HPARAMS`` updated by ``train_hparams``), so the number of
-    gradient steps does not depend on the training-set size."""
+    gradient steps does not depend on the training-set size. ``schedule="cosine_time"`` spans
+    the wall-clock budget ``max_seconds`` instead of ``epochs`` (then an upper bound), and
+    ``ema_decay`` keeps a moving average of the weights (see ``train``)."""
     from torch.utils.data import RandomSampler
     from torch_geometric.loader import DataLoader
 
@@ -72,8 +75,8 @@ def train_potential(model: EquivariantPotential, train_data: Sequence[Data], val
     train_loader = DataLoader(train_data, batch_size=hp["batch_size"], sampler=sampler)
     valid_loader = DataLoader(valid_data, batch_size=50)
     loss_fn = energy_force_loss(hp["energy_weight"], hp["force_weight"])
-    return train(model, loss_fn, train_loader, valid_loader, epochs=epochs, lr=hp["lr"], schedule="cosine",
-                 seed=seed, eval_grad=True, checkpoint=checkpoint, max_seconds=max_seconds)
+    return train(model, loss_fn, train_loader, valid_loader, epochs=epochs, lr=hp["lr"], schedule=schedule,
+                 seed=seed, eval_grad=True, checkpoint=checkpoint, max_seconds=max_seconds, ema_decay=ema_decay)
 
 
 def predict(model: EquivariantPotential, data_list: Sequence[Data], batch_size: int = 50

@@ -1,0 +1,120 @@
+"""Benchmark: what notebook 04's potential reaches in a wall-clock budget, by training recipe
+(issue 16: training that converges within its budget).
+
+    python benchmarks/potential_budget.py                        # the default variants, 600 s each
+    python benchmarks/potential_budget.py --budget 120 --variants notebook cosine_time
+
+Data and split as notebook 04's full mode (900 training and 100 validation frames of the 500 K
+pool, ``split_indices(seed=0)``); errors on the held-out sets ``ethanol_test`` (500 K),
+``ethanol_t300`` and ``ethanol_t700``. Every variant trains one model with one torch thread
+(``--jobs`` of them side by side, one core each) for the same wall-clock budget:
+
+* ``notebook``: the notebook's recipe (cosine over a fixed 120 epochs of 250 frames, batch 5),
+  stopped at the budget if it has not finished;
+* ``cosine_time``: the same, but the cosine learning rate spans the budget (the run always ends
+  at learning rate 0, and a faster machine takes more steps);
+* ``cosine_time_ema``: and an exponential moving average of the weights (decay 0.999);
+* ``cosine_time_b20``: batches of 20 frames (fewer, larger steps) with learning rate 1e-2.
+
+The validation force MAE over the last epochs shows whether a run reached a plateau. Results
+go to ``data/ethanol/potential_budget.json`` (one entry per variant, written as each finishes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from datetime import UTC, datetime
+from multiprocessing import get_context
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "data" / "ethanol" / "potential_budget.json"
+
+VARIANTS: dict[str, dict] = {
+    "notebook": {"schedule": "cosine", "epochs": 120},
+    "cosine_time": {"schedule": "cosine_time"},
+    "cosine_time_ema": {"schedule": "cosine_time", "ema_decay": 0.999},
+    "cosine_time_b20": {"schedule": "cosine_time", "batch_size": 20, "lr": 1e-2},
+}
+
+
+def run_variant(name: str, budget: float, seed: int = 0) -> dict:
+    """Train one model with variant ``name`` for ``budget`` s on one thread; its held-out errors."""
+    import torch
+
+    torch.set_num_threads(1)
+    from tutorial_utils.data import fetch
+    from tutorial_utils.potential import (
+        ETHANOL_SPECIES,
+        MODEL_HPARAMS,
+        build_potential,
+        frames_to_data,
+        load_frames,
+        mean_absolute_errors,
+        split_indices,
+        train_potential,
+    )
+
+    spec = dict(VARIANTS[name])
+    pool = load_frames(fetch("ethanol_train"))
+    train_idx, valid_idx, _ = split_indices(len(pool), 900, 100, 0, seed=0)  # as notebook 04 (full mode)
+    train_data = frames_to_data(pool, MODEL_HPARAMS["r_max"], train_idx)
+    valid_data = frames_to_data(pool, MODEL_HPARAMS["r_max"], valid_idx)
+    model = build_potential(list(ETHANOL_SPECIES), train_data, seed=seed)
+    epochs = int(spec.pop("epochs", 100_000))
+    t0 = time.perf_counter()
+    history = train_potential(model, train_data, valid_data, epochs=epochs, seed=seed, max_seconds=budget, **spec)
+    seconds = time.perf_counter() - t0
+    errors = {}
+    for held_out in ("ethanol_test", "ethanol_t300", "ethanol_t700"):
+        frames = load_frames(fetch(held_out))
+        errors[held_out] = {k: round(v, 3) for k, v in
+                            mean_absolute_errors(model, frames_to_data(frames, MODEL_HPARAMS["r_max"])).items()}
+    valid_force = [round(v, 2) for v in history.valid_metrics.get("force_mae_meV_per_A", [])]
+    return {"variant": name, "settings": VARIANTS[name], "budget_s": budget, "train_seconds": round(seconds, 1),
+            "epochs": history.epochs, "steps": history.steps, "best_epoch": history.best_epoch + 1,
+            "valid_loss": [round(v, 6) for v in history.valid_loss], "valid_force_mae": valid_force,
+            "errors": errors}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS))
+    parser.add_argument("--budget", type=float, default=600.0, help="wall-clock seconds per model")
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--out", type=Path, default=OUT)
+    args = parser.parse_args(argv)
+    results = json.loads(args.out.read_text()) if args.out.is_file() else {"runs": {}}
+    todo = [v for v in args.variants if f"{v}/{args.budget:g}" not in results["runs"]]
+    print(f"{len(todo)} variant(s) to train, {args.budget:.0f} s each, {args.jobs} side by side", flush=True)
+    with ProcessPoolExecutor(max_workers=max(1, args.jobs), mp_context=get_context("spawn")) as pool:
+        futures = [pool.submit(run_variant, v, args.budget) for v in todo]
+        for fut in as_completed(futures):
+            run = fut.result()
+            results["runs"][f"{run['variant']}/{args.budget:g}"] = run
+            results["made_utc"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            tmp = args.out.with_suffix(".tmp")
+            tmp.write_text(json.dumps(results, indent=1) + "\n")
+            os.replace(tmp, args.out)
+            e = run["errors"]["ethanol_test"]
+            print(f"{run['variant']:16s}: {run['steps']} steps, best epoch {run['best_epoch']} of {run['epochs']}; "
+                  f"test force MAE {e['force_mae_meV_per_A']:.1f} meV/Å, energy {e['energy_mae_meV_per_atom']:.2f} "
+                  "meV/atom", flush=True)
+    print(f"\n{'variant/budget':22s} {'steps':>6s} {'test F':>8s} {'test E':>7s} {'t300 F':>8s} {'t700 F':>8s} "
+          f"{'valid F, last 5 epochs (meV/Å)':>32s}")
+    for key, run in sorted(results["runs"].items()):
+        e = run["errors"]
+        tail = run["valid_force_mae"][-5:]
+        tail_text = f"{min(tail):.1f}-{max(tail):.1f}" if tail else "-"
+        print(f"{key:22s} {run['steps']:6d} {e['ethanol_test']['force_mae_meV_per_A']:8.1f} "
+              f"{e['ethanol_test']['energy_mae_meV_per_atom']:7.2f} {e['ethanol_t300']['force_mae_meV_per_A']:8.1f} "
+              f"{e['ethanol_t700']['force_mae_meV_per_A']:8.1f} {tail_text:>32s}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
