@@ -266,9 +266,11 @@ if history is not None:
           f"(best {history.best_valid_loss:.4f} at epoch {history.best_epoch + 1} of {history.epochs})")
 
 # %% [markdown]
-# Where the validation curve is flat over the last epochs, the model has converged for this data
-# and architecture: more steps would not lower it, a larger or better-regularised model might.
-# Where it is still falling, the run is limited by its budget, and the text should say so.
+# Is the run converged? A curve still falling at the end would say no. A flat tail is weaker
+# evidence than it looks: at the end of a cosine schedule the learning rate goes to zero, which
+# flattens any curve. The real test is a longer budget with the same recipe
+# (`python benchmarks/phonon_dos.py --budget 600 --out <file>`); until that is run, read the
+# numbers here as those of a 5-CPU-minute budget, not of a converged model.
 
 # %% [markdown]
 # **Metrics.** With $y_{nk}$ the true and $\hat y_{nk}$ the predicted DoS of test crystal
