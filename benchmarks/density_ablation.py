@@ -34,13 +34,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from tutorial_utils.data import fetch
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tools/ (authoring helpers)
+from tools.datagen import manifest_path, register_file, write_json_atomically  # noqa: E402
+from tutorial_utils.data import fetch  # noqa: E402
 from tutorial_utils.density import load_clusters, load_free_atoms
 from tutorial_utils.density_model import (
     DENSITY_HPARAMS,
@@ -166,20 +169,13 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             r = run(config, train, valid, data, args.epochs, seed)
             results[key] = r
-            tmp = out.with_suffix(".tmp")
-            tmp.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
-            tmp.replace(out)
+            write_json_atomically(out, results)
             g = r["groups"]
             print(f"{key}: {r['seconds']:.0f} s, best epoch {r['best_epoch']}/{args.epochs}; eps %: "
                   + ", ".join(f"{k} {v['eps_model_pct']:.3f}" for k, v in g.items())
                   + f"; max |dN| {max(v['max_abs_dN'] for v in g.values()):.1e} e", flush=True)
     print_table({k: v for k, v in results.items() if k.rsplit("/", 1)[0] in {p[0] for p in plan}})
     if args.register:  # notebook 05 fetches the file through the registry: record its sha256
-        import sys
-
-        sys.path.insert(0, str(HERE.parent))
-        from tools.datagen import manifest_path, register_file
-
         water = HERE.parent / "data" / "water"
         register_file(manifest_path(water, water, "water"), out, kind="results (JSON)")
         print(f"registered {out.name} in the water manifest")

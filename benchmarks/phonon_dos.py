@@ -37,15 +37,16 @@ import argparse
 import json
 import os
 import sys
-import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from datetime import UTC, datetime
 from multiprocessing import get_context
 from pathlib import Path
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # tools/ (authoring helpers), also when the package is not installed
+from tools.datagen import manifest_path, register_file, write_json_atomically  # noqa: E402
+from tutorial_utils.stats import mean_and_stderr  # noqa: E402
+
 OUT = ROOT / "data" / "phonon_dos" / "protocols.json"
 
 PUBLISHED = {
@@ -56,55 +57,26 @@ GAS_CONSTANT = 8.314462618  # J/(mol K): C_v in k_B per atom times R is J/(mol K
 
 
 def run_one(protocol: str, seed: int, budget: float) -> dict:
-    """Train one model on ``protocol`` with ``seed`` for ``budget`` s (one thread); its test metrics."""
+    """Train one model on ``protocol`` with ``seed`` (split and initialisation) for ``budget`` s on
+    one thread (``tutorial_utils.phonons.fit_protocol``); its sizes, training curve and test metrics."""
     import torch
 
     torch.set_num_threads(1)
     from tutorial_utils.data.phonon import load_phonon_dos
-    from tutorial_utils.phonons import (
-        MODEL_HPARAMS,
-        build_dos_model,
-        crystal_to_data,
-        held_out_metrics,
-        predict_dos,
-        split_protocol,
-        train_dos_model,
-    )
+    from tutorial_utils.phonons import fit_protocol
 
-    records = load_phonon_dos()
-    train_idx, valid_idx, test_idx = split_protocol(protocol, [set(r.atoms.numbers.tolist()) for r in records],
-                                                    seed)
-    graphs = [crystal_to_data(r.atoms, MODEL_HPARAMS["r_max"], dos=r.dos) for r in records]
-    model = build_dos_model([graphs[i] for i in train_idx], seed=seed)
-    t0 = time.perf_counter()
-    history = train_dos_model(model, [graphs[i] for i in train_idx], [graphs[i] for i in valid_idx],
-                              max_seconds=budget, seed=seed)
-    seconds = time.perf_counter() - t0
-    y_true = np.stack([records[i].dos for i in test_idx])
-    metrics = held_out_metrics(records[0].freq, y_true, predict_dos(model, [graphs[i] for i in test_idx]))
-    return {"protocol": protocol, "seed": seed, "n_train": len(train_idx), "n_valid": len(valid_idx),
-            "n_test": len(test_idx), "train_seconds": round(seconds, 1), "epochs": history.epochs,
+    run = fit_protocol(load_phonon_dos(), protocol, split_seed=seed, seed=seed, max_seconds=budget)
+    history = run.history
+    return {"protocol": protocol, "seed": seed, "n_train": run.n_train, "n_valid": run.n_valid,
+            "n_test": run.n_test, "train_seconds": round(run.train_seconds, 1), "epochs": history.epochs,
             "steps": history.steps, "best_epoch": history.best_epoch + 1,
             "valid_loss": [round(v, 6) for v in history.valid_loss],
             "train_loss": [round(v, 6) for v in history.train_loss],
-            **{k: round(v, 6) for k, v in metrics.items()}}
+            **{k: round(v, 6) for k, v in run.metrics.items()}}
 
 
 def _load(path: Path) -> dict:
     return json.loads(path.read_text()) if path.is_file() else {"runs": {}}
-
-
-def _save(path: Path, results: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(results, indent=1) + "\n")
-    os.replace(tmp, path)
-
-
-def mean_se(values: list[float]) -> tuple[float, float]:
-    """Mean and standard error of the mean (0 for a single value)."""
-    v = np.asarray(values, dtype=float)
-    return float(v.mean()), float(v.std(ddof=1) / np.sqrt(v.size)) if v.size > 1 else 0.0
 
 
 def summarise(results: dict) -> dict[str, dict[str, tuple[float, float]]]:
@@ -115,10 +87,11 @@ def summarise(results: dict) -> dict[str, dict[str, tuple[float, float]]]:
     for protocol in table:
         runs = [r for r in results["runs"].values() if r["protocol"] == protocol]
         for key in ("mse", "r2_global", "r2_per_bin", "mean_freq_mae", "cv_mae", "var_global", "train_seconds"):
-            table[protocol][key] = mean_se([r[key] for r in runs])
+            table[protocol][key] = mean_and_stderr([r[key] for r in runs])
         table[protocol]["n_seeds"] = (len(runs), 0.0)
         for name, ref in PUBLISHED.items():  # Kong's MSE turned into R^2_global with our test variance
-            table[protocol][f"r2_global_from_mse {name}"] = mean_se([1 - ref["mse"] / r["var_global"] for r in runs])
+            table[protocol][f"r2_global_from_mse {name}"] = mean_and_stderr(
+                [1 - ref["mse"] / r["var_global"] for r in runs])
     return table
 
 
@@ -174,15 +147,12 @@ def main(argv: list[str] | None = None) -> int:
             run = fut.result()
             results["runs"][f"{run['protocol']}/{run['seed']}"] = run
             results["made_utc"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-            _save(args.out, results)
+            write_json_atomically(args.out, results, sort_keys=False)
             print(f"{run['protocol']}/{run['seed']}: test MSE {run['mse']:.4f}, R2 global {run['r2_global']:.3f}, "
                   f"{run['epochs']} epochs ({run['steps']} steps), best epoch {run['best_epoch']}", flush=True)
     if results["runs"]:
         print_table(results)
     if args.register:
-        sys.path.insert(0, str(ROOT))
-        from tools.datagen import manifest_path, register_file
-
         here = args.out.parent
         register_file(manifest_path(here, here, "phonon_dos"), args.out, kind="benchmark results (JSON)")
     return 0

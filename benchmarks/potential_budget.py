@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
+import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from datetime import UTC, datetime
@@ -32,6 +32,9 @@ from multiprocessing import get_context
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # tools/ (authoring helpers), also when the package is not installed
+from tools.datagen import write_json_atomically  # noqa: E402
+
 OUT = ROOT / "data" / "ethanol" / "potential_budget.json"
 
 VARIANTS: dict[str, dict] = {
@@ -53,8 +56,8 @@ def run_variant(name: str, budget: float, seed: int = 0) -> dict:
         MODEL_HPARAMS,
         build_potential,
         frames_to_data,
+        held_out_errors,
         load_frames,
-        mean_absolute_errors,
         split_indices,
         train_potential,
     )
@@ -69,11 +72,7 @@ def run_variant(name: str, budget: float, seed: int = 0) -> dict:
     t0 = time.perf_counter()
     history = train_potential(model, train_data, valid_data, epochs=epochs, seed=seed, max_seconds=budget, **spec)
     seconds = time.perf_counter() - t0
-    errors = {}
-    for held_out in ("ethanol_test", "ethanol_t300", "ethanol_t700"):
-        frames = load_frames(fetch(held_out))
-        errors[held_out] = {k: round(v, 3) for k, v in
-                            mean_absolute_errors(model, frames_to_data(frames, MODEL_HPARAMS["r_max"])).items()}
+    errors = {f"ethanol_{name}": {k: round(v, 3) for k, v in e.items()} for name, e in held_out_errors(model).items()}
     valid_force = [round(v, 2) for v in history.valid_metrics.get("force_mae_meV_per_A", [])]
     return {"variant": name, "settings": VARIANTS[name], "budget_s": budget, "train_seconds": round(seconds, 1),
             "epochs": history.epochs, "steps": history.steps, "best_epoch": history.best_epoch + 1,
@@ -97,9 +96,7 @@ def main(argv: list[str] | None = None) -> int:
             run = fut.result()
             results["runs"][f"{run['variant']}/{args.budget:g}"] = run
             results["made_utc"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-            tmp = args.out.with_suffix(".tmp")
-            tmp.write_text(json.dumps(results, indent=1) + "\n")
-            os.replace(tmp, args.out)
+            write_json_atomically(args.out, results, sort_keys=False)
             e = run["errors"]["ethanol_test"]
             print(f"{run['variant']:16s}: {run['steps']} steps, best epoch {run['best_epoch']} of {run['epochs']}; "
                   f"test force MAE {e['force_mae_meV_per_A']:.1f} meV/Å, energy {e['energy_mae_meV_per_atom']:.2f} "

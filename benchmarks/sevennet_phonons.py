@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
+import sys
 import time
 import warnings
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -45,6 +45,10 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # tools/ (authoring helpers), also when the package is not installed
+from tools.datagen import manifest_path, register_file, write_json_atomically  # noqa: E402
+from tutorial_utils.stats import mean_and_stderr  # noqa: E402
+
 OUT = ROOT / "data" / "phonon_dos" / "sevennet.json"
 #: candidate Gaussian widths (cm^-1); the DoS of every crystal is stored for each of them
 SIGMAS = (5.0, 7.5, 10.0, 12.5, 15.0, 20.0, 25.0, 30.0)
@@ -98,13 +102,11 @@ def run_crystal(index: int, supercell_length: float) -> dict:
     return out
 
 
-def choose_crystals(n: int, max_atoms: int, part: str = "test", seed: int = 0) -> list[int]:
+def choose_crystals(records: list, n: int, max_atoms: int, part: str = "test", seed: int = 0) -> list[int]:
     """``n`` crystals of at most ``max_atoms`` atoms drawn at random from the ``part`` ("train" or
-    "test") of the notebook's split (element-stratified, seed 0)."""
-    from tutorial_utils.data.phonon import load_phonon_dos
+    "test") of the notebook's split (element-stratified, seed 0) of the phonon ``records``."""
     from tutorial_utils.phonons import split_protocol
 
-    records = load_phonon_dos()
     train_idx, _, test_idx = split_protocol("stratified", [set(r.atoms.numbers.tolist()) for r in records], 0)
     pool = [int(i) for i in (test_idx if part == "test" else train_idx) if len(records[i].atoms) <= max_atoms]
     if n > len(pool):
@@ -112,30 +114,22 @@ def choose_crystals(n: int, max_atoms: int, part: str = "test", seed: int = 0) -
     return sorted(np.random.default_rng(seed).choice(pool, size=n, replace=False).tolist())
 
 
-def calibrate_sigma(results: dict, calibration: list[int], key: str) -> tuple[str, dict[str, float]]:
+def calibrate_sigma(records: list, results: dict, calibration: list[int], key: str) -> tuple[str, dict[str, float]]:
     """The Gaussian width in ``SIGMAS`` whose SevenNet DoS (``key``: "dos_relaxed" or
     "dos_unrelaxed") has the lowest MSE on the calibration (training) crystals, and every width's MSE."""
-    from tutorial_utils.data.phonon import load_phonon_dos
-
-    records = load_phonon_dos()
     runs = [results["crystals"][str(i)] for i in calibration]
     y = np.stack([records[r["index"]].dos for r in runs])
     mse = {str(s): float(((np.array([r[key][str(s)] for r in runs]) - y) ** 2).mean()) for s in SIGMAS}
     return min(mse, key=lambda k: mse[k]), mse
 
 
-def mean_se(values: np.ndarray) -> tuple[float, float]:
-    v = np.asarray(values, dtype=float)
-    return float(v.mean()), float(v.std(ddof=1) / np.sqrt(v.size)) if v.size > 1 else 0.0
-
-
-def score(results: dict, chosen: list[int], sigmas: dict[str, str]) -> dict[str, dict[str, tuple[float, float]]]:
+def score(records: list, results: dict, chosen: list[int], sigmas: dict[str, str],
+          ) -> dict[str, dict[str, tuple[float, float]]]:
     """Per-crystal MSE, C_v and mean-frequency errors of each route on the crystals ``chosen``:
     SevenNet's DoS processed like the data set (Savitzky-Golay) and, as a check, broadened with the
     Gaussian width ``sigmas[key]`` chosen on the training crystals; {route: {metric: (mean, se)}}."""
     import torch
 
-    from tutorial_utils.data.phonon import load_phonon_dos
     from tutorial_utils.phonons import (
         MODEL_HPARAMS,
         average_frequency,
@@ -145,7 +139,6 @@ def score(results: dict, chosen: list[int], sigmas: dict[str, str]) -> dict[str,
         pretrained,
     )
 
-    records = load_phonon_dos()
     runs = [results["crystals"][str(i)] for i in chosen]
     freq = records[0].freq
     y = np.stack([records[r["index"]].dos for r in runs])
@@ -160,18 +153,19 @@ def score(results: dict, chosen: list[int], sigmas: dict[str, str]) -> dict[str,
         f"  same, DFT structure, Gaussian {sigmas['dos_unrelaxed']} cm-1": np.array(
             [r["dos_unrelaxed"][sigmas["dos_unrelaxed"]] for r in runs]),
         "direct network (pretrained)": direct}
+    direct_mse = ((direct - y) ** 2).mean(axis=1)  # per crystal
+    nu_true, cv_true = average_frequency(freq, y), heat_capacity(freq, y)
     table = {}
     for name, d in routes.items():
         mse = ((d - y) ** 2).mean(axis=1)
-        table[name] = {"mse": mean_se(mse),
-                       "mse_minus_direct": mean_se(mse - ((direct - y) ** 2).mean(axis=1)),
-                       "mean_freq_mae": mean_se(np.abs(average_frequency(freq, d) - average_frequency(freq, y))),
-                       "cv_mae": mean_se(np.abs(heat_capacity(freq, d) - heat_capacity(freq, y)))}
+        table[name] = {"mse": mean_and_stderr(mse), "mse_minus_direct": mean_and_stderr(mse - direct_mse),
+                       "mean_freq_mae": mean_and_stderr(np.abs(average_frequency(freq, d) - nu_true)),
+                       "cv_mae": mean_and_stderr(np.abs(heat_capacity(freq, d) - cv_true))}
     seconds = np.array([r["seconds_relax"] + r["seconds_phonons_relaxed"] for r in runs])
-    table["SevenNet-0 + phonopy, relaxed"]["seconds_per_crystal"] = mean_se(seconds)
-    table["SevenNet-0 + phonopy, DFT structure"]["seconds_per_crystal"] = mean_se(
+    table["SevenNet-0 + phonopy, relaxed"]["seconds_per_crystal"] = mean_and_stderr(seconds)
+    table["SevenNet-0 + phonopy, DFT structure"]["seconds_per_crystal"] = mean_and_stderr(
         np.array([r["seconds_phonons"] for r in runs]))
-    table["_volume_change"] = {"mean": mean_se(np.array([r["relax_volume_change"] for r in runs]))}
+    table["_volume_change"] = {"mean": mean_and_stderr(np.array([r["relax_volume_change"] for r in runs]))}
     table["_n"] = {"crystals": (float(len(runs)), 0.0)}
     return table
 
@@ -197,8 +191,11 @@ def main(argv: list[str] | None = None) -> int:
     results["settings"] = {"sigmas_cm1": list(SIGMAS), "max_atoms": args.max_atoms, "supercell_length_A":
                            args.supercell_length, "threads_per_job": 1, "jobs": args.jobs,
                            "split": "stratified seed 0, test part", "sevenn": __import__("sevenn").__version__}
-    chosen = choose_crystals(args.n, args.max_atoms, "test")
-    calibration = choose_crystals(args.n_calibrate, args.max_atoms, "train")
+    from tutorial_utils.data.phonon import load_phonon_dos
+
+    records = load_phonon_dos()
+    chosen = choose_crystals(records, args.n, args.max_atoms, "test")
+    calibration = choose_crystals(records, args.n_calibrate, args.max_atoms, "train")
     todo = [i for i in calibration + chosen if str(i) not in results["crystals"]]
     print(f"{len(calibration)} calibration (training) + {len(chosen)} test crystals, {len(todo)} to compute",
           flush=True)
@@ -208,19 +205,16 @@ def main(argv: list[str] | None = None) -> int:
             r = fut.result()
             results["crystals"][str(r["index"])] = r
             results["made_utc"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-            args.out.parent.mkdir(parents=True, exist_ok=True)
-            tmp = args.out.with_suffix(".tmp")
-            tmp.write_text(json.dumps(results) + "\n")
-            os.replace(tmp, args.out)
+            write_json_atomically(args.out, results, indent=None, sort_keys=False)
             print(f"{r['formula']:12s} {r['n_atoms']:2d} atoms: relax {r['seconds_relax']:.0f} s "
                   f"({int(r['relax_steps'])} steps, volume {100 * r['relax_volume_change']:+.1f} %), "
                   f"phonons {r['seconds_phonons_relaxed']:.0f} s", flush=True)
     sigmas, sigma_mse = {}, {}
     for key in ("dos_relaxed", "dos_unrelaxed"):
-        sigmas[key], sigma_mse[key] = calibrate_sigma(results, calibration, key)
+        sigmas[key], sigma_mse[key] = calibrate_sigma(records, results, calibration, key)
         print(f"\ncheck: MSE of the {key[4:]} SevenNet DoS on the calibration crystals by Gaussian width: "
               + ", ".join(f"{k} cm-1 {v:.4f}" for k, v in sigma_mse[key].items()) + f" -> {sigmas[key]} cm^-1")
-    table = score(results, chosen, sigmas)
+    table = score(records, results, chosen, sigmas)
     print(f"\n{int(table['_n']['crystals'][0])} test crystals; SevenNet-0 changed the cell volume by "
           f"{100 * table['_volume_change']['mean'][0]:+.1f} +- {100 * table['_volume_change']['mean'][1]:.1f} % "
           "on relaxation (PBE-trained against PBEsol structures)")
@@ -239,15 +233,8 @@ def main(argv: list[str] | None = None) -> int:
     results["summary"] = {k: {m: list(v) for m, v in row.items()} for k, row in table.items()}
     results["summary"]["_sigma"] = {f"{k} {w}": [v, 0.0] for k, row in sigma_mse.items() for w, v in row.items()}
     results["calibration"], results["test"] = calibration, chosen
-    tmp = args.out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(results) + "\n")
-    os.replace(tmp, args.out)
+    write_json_atomically(args.out, results, indent=None, sort_keys=False)
     if args.register:
-        import sys
-
-        sys.path.insert(0, str(ROOT))
-        from tools.datagen import manifest_path, register_file
-
         here = args.out.parent
         register_file(manifest_path(here, here, "phonon_dos"), args.out, kind="benchmark results (JSON)")
     return 0

@@ -1,8 +1,9 @@
 """File helpers shared by the project's data generators (``data/ethanol/generate.py``,
-``data/water/generate.py``): atomic npz writes with a JSON ``metadata`` entry, reading them
-back without pickle, part locks (``filelock``) so that two labelling runs never work on the same
-part, the manifest of a data folder, and the provenance stamps (time, package versions) every
-file carries. Authoring-only: not part of the installed package."""
+``data/water/generate.py``) and the benchmarks' result files: atomic npz writes with a JSON
+``metadata`` entry and atomic JSON writes, reading npz back without pickle, part locks
+(``filelock``) so that two labelling runs never work on the same part, the manifest of a data
+folder, and the provenance stamps (time, package versions) every file carries. Authoring-only:
+not part of the installed package."""
 
 from __future__ import annotations
 
@@ -20,15 +21,17 @@ from filelock import FileLock, Timeout
 from tutorial_utils.data.registry import sha256sum
 
 __all__ = ["claim", "load_npz", "manifest_path", "now_utc", "register_file", "save_npz", "sha256sum", "versions",
-           "write_manifest"]
+           "write_json_atomically", "write_manifest"]
 
 
-def _write_json_atomically(target: Path, data: dict) -> None:
-    """Write ``data`` to ``target`` through a uniquely named temporary file in the same folder,
-    so that two writers never share a temporary file and a reader never sees half a file."""
+def write_json_atomically(target: Path, data: dict, indent: int | None = 1, sort_keys: bool = True) -> None:
+    """Write ``data`` as JSON to ``target`` through a uniquely named temporary file in the same
+    folder (created if missing), so that two writers never share a temporary file and a reader
+    never sees half a file (results written as each run of a long benchmark finishes)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     with os.fdopen(fd, "w") as fh:
-        fh.write(json.dumps(data, indent=1, sort_keys=True) + "\n")
+        fh.write(json.dumps(data, indent=indent, sort_keys=sort_keys) + "\n")
     os.replace(tmp, target)
 
 
@@ -113,7 +116,7 @@ def write_manifest(out: Path, count_key: str, describe: Callable[[dict], dict], 
         n = len(arr["energy"]) if "energy" in arr else len(arr["positions"])
         files[p.name] = {count_key: int(n), "bytes": p.stat().st_size, "sha256": sha256sum(p), **describe(meta)}
     manifest = dict(generated_utc=now_utc(), files=files, **fields)
-    _write_json_atomically(target or out / "manifest.json", manifest)
+    write_json_atomically(target or out / "manifest.json", manifest)
     return manifest
 
 
@@ -122,4 +125,4 @@ def register_file(manifest: Path, path: Path, **fields: object) -> None:
     (for a file made after the manifest, such as trained weights)."""
     data = json.loads(manifest.read_text())
     data["files"][path.name] = {"bytes": path.stat().st_size, "sha256": sha256sum(path), **fields}
-    _write_json_atomically(manifest, data)
+    write_json_atomically(manifest, data)

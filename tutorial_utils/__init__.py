@@ -16,6 +16,7 @@ One module per concept:
 * :mod:`tutorial_utils.descriptors`, :mod:`tutorial_utils.tensors`, :mod:`tutorial_utils.md` –
   invariant descriptors (03), physical tensors and point groups, molecular dynamics;
 * :mod:`tutorial_utils.training` – the training loop and its history;
+* :mod:`tutorial_utils.stats` – summary statistics (mean and standard error over seeds);
 * :mod:`tutorial_utils.plotting` – learning curves, parity plots, 3D views;
 * :mod:`tutorial_utils.data` – the declarative data registry, checksummed downloads, offline mirror;
 * :mod:`tutorial_utils.lessons` – code one lesson teaches with (3D Tetris, EMT copper);

@@ -28,8 +28,8 @@ from tutorial_utils.potential import (  # noqa: E402
     TRAIN_HPARAMS,
     build_potential,
     frames_to_data,
+    held_out_errors,
     load_frames,
-    mean_absolute_errors,
     split_indices,
     train_potential,
 )
@@ -60,11 +60,9 @@ def main(argv: list[str] | None = None) -> int:
     report = {"model": MODEL_HPARAMS, "training": TRAIN_HPARAMS, "epochs": args.epochs,
               "n_train": n_train, "n_valid": N_VALID, "train_seconds": round(seconds, 1),
               "best_epoch": history.best_epoch + 1, "species": species,
-              "made_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "errors": {}}
-    for name in ["test", "t300", "t700"]:
-        frames = load_frames(HERE / f"ethanol_{name}.npz")
-        report["errors"][name] = {k: round(v, 3) for k, v in
-                                  mean_absolute_errors(model, frames_to_data(frames, MODEL_HPARAMS["r_max"])).items()}
+              "made_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+              "errors": {name: {k: round(v, 3) for k, v in errors.items()}
+                         for name, errors in held_out_errors(model).items()}}
     (HERE / "ethanol_potential.json").write_text(json.dumps(report, indent=1) + "\n")
     print(json.dumps(report, indent=1))
     return 0

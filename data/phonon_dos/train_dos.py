@@ -17,26 +17,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # tools/, also when not installed
 from tools.datagen import manifest_path, register_file  # noqa: E402
 from tutorial_utils.data.phonon import load_phonon_dos  # noqa: E402
-from tutorial_utils.phonons import (  # noqa: E402
-    MODEL_HPARAMS,
-    TRAIN_HPARAMS,
-    build_dos_model,
-    crystal_to_data,
-    held_out_metrics,
-    predict_dos,
-    split_protocol,
-    train_dos_model,
-)
+from tutorial_utils.phonons import MODEL_HPARAMS, TRAIN_HPARAMS, fit_protocol  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 SPLIT_SEED = 0  # the notebook's split
@@ -48,26 +37,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--budget", type=float, default=TRAIN_HPARAMS["max_seconds"])
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
-    records = load_phonon_dos()
-    train_idx, valid_idx, test_idx = split_protocol("stratified", [set(r.atoms.numbers.tolist()) for r in records],
-                                                    SPLIT_SEED)
-    graphs = [crystal_to_data(r.atoms, MODEL_HPARAMS["r_max"], dos=r.dos) for r in records]
-    model = build_dos_model([graphs[i] for i in train_idx], seed=args.seed)
-    t0 = time.perf_counter()
-    history = train_dos_model(model, [graphs[i] for i in train_idx], [graphs[i] for i in valid_idx],
-                              max_seconds=args.budget, seed=args.seed)
-    seconds = time.perf_counter() - t0
-    torch.save(model.state_dict(), HERE / "phonon_dos_model.pt")
+    run = fit_protocol(load_phonon_dos(), "stratified", split_seed=SPLIT_SEED, seed=args.seed,
+                       max_seconds=args.budget)
+    torch.save(run.model.state_dict(), HERE / "phonon_dos_model.pt")
     register_file(manifest_path(HERE, HERE, "phonon_dos"), HERE / "phonon_dos_model.pt",
                   kind="trained weights (state_dict)")
-    y_true = np.stack([records[i].dos for i in test_idx])
-    metrics = held_out_metrics(records[0].freq, y_true, predict_dos(model, [graphs[i] for i in test_idx]))
     report = {"model": MODEL_HPARAMS, "training": TRAIN_HPARAMS, "seed": args.seed, "split": "stratified",
-              "split_seed": SPLIT_SEED, "n_train": len(train_idx), "n_valid": len(valid_idx),
-              "n_test": len(test_idx), "budget_s": args.budget, "threads": 1, "epochs_run": history.epochs,
-              "steps": history.steps, "best_epoch": history.best_epoch + 1, "train_seconds": round(seconds, 1),
+              "split_seed": SPLIT_SEED, "n_train": run.n_train, "n_valid": run.n_valid,
+              "n_test": run.n_test, "budget_s": args.budget, "threads": 1, "epochs_run": run.history.epochs,
+              "steps": run.history.steps, "best_epoch": run.history.best_epoch + 1,
+              "train_seconds": round(run.train_seconds, 1),
               "made_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-              "test_metrics": {k: round(v, 5) for k, v in metrics.items()}}
+              "test_metrics": {k: round(v, 5) for k, v in run.metrics.items()}}
     (HERE / "phonon_dos_model.json").write_text(json.dumps(report, indent=1) + "\n")
     print(json.dumps(report, indent=1))
     return 0

@@ -71,6 +71,7 @@ from tutorial_utils.phonons import (MODEL_HPARAMS, TRAIN_HPARAMS, PhononDoSNet, 
                                     element_stratified_split, heat_capacity,
                                     predict_dos, pretrained, train_dos_model, vegard_alloy)
 from tutorial_utils.plotting import plot_history, view_structure
+from tutorial_utils.stats import mean_and_stderr
 from tutorial_utils.symmetry import random_o3, transform_atoms
 
 # The graphs here are small: one thread avoids the cost of splitting small operations
@@ -364,20 +365,13 @@ print(f"the shipped weights (pretrained()) on the same test set: MSE {dos_metric
 # %%
 protocol_runs = json.loads(fetch("phonon_protocols").read_text())["runs"]  # LOADED from the benchmark's file
 published = {"E3NN (Kong et al. 2022)": (0.034, 0.56), "Mat2Spec (Kong et al. 2022)": (0.029, 0.63)}
-
-
-def mean_se(values):
-    """Mean and standard error of the mean."""
-    v = np.asarray(values, dtype=float)
-    return v.mean(), v.std(ddof=1) / np.sqrt(v.size)
-
-
 print(f"{'protocol':11s} {'seeds':>5s} {'test MSE':>17s} {'R2 global mean':>16s} {'R2 pooled per-bin':>18s} "
       f"{'mean-freq MAE':>14s} {'C_v MAE':>16s}")
 protocol_table = {}
 for name in ("stratified", "chen2021", "random"):
     runs = [r for r in protocol_runs.values() if r["protocol"] == name]
-    row = {k: mean_se([r[k] for r in runs]) for k in ("mse", "r2_global", "r2_per_bin", "mean_freq_mae", "cv_mae")}
+    row = {k: mean_and_stderr([r[k] for r in runs])
+           for k in ("mse", "r2_global", "r2_per_bin", "mean_freq_mae", "cv_mae")}
     row["var_global"] = np.mean([r["var_global"] for r in runs])
     protocol_table[name] = row
     print(f"{name:11s} {len(runs):5d} {row['mse'][0]:8.4f} +- {row['mse'][1]:.4f} {row['r2_global'][0]:8.3f} +- "

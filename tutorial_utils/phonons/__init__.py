@@ -9,8 +9,8 @@ one concept a module:
   :func:`chen2021_split` (the 2021 tutorial's published split);
 * :mod:`~tutorial_utils.phonons.recipe` – ``MODEL_HPARAMS``/``TRAIN_HPARAMS`` (the settings of
   notebook 06, its benchmark and its weights), :func:`split_protocol`, :func:`build_dos_model`,
-  :func:`train_dos_model` (a cosine schedule over a wall-clock budget, weight averaging),
-  :func:`held_out_metrics`, :func:`pretrained`;
+  :func:`train_dos_model` (a cosine schedule over a wall-clock budget), :func:`held_out_metrics`,
+  :func:`fit_protocol` (split, train and score in one call), :func:`pretrained`;
 * :mod:`~tutorial_utils.phonons.metrics` – :func:`dos_metrics` (MSE, R^2 with a global and with
   per-bin means), :func:`heat_capacity`, :func:`average_frequency`;
 * :mod:`~tutorial_utils.phonons.alloys` – :func:`substitute`, :func:`vegard_alloy` (virtual crystals);
@@ -41,7 +41,9 @@ from .recipe import (
     MODEL_HPARAMS,
     PROTOCOLS,
     TRAIN_HPARAMS,
+    ProtocolRun,
     build_dos_model,
+    fit_protocol,
     held_out_metrics,
     pretrained,
     split_protocol,
@@ -57,6 +59,7 @@ __all__ = [
     "N_ELEMENTS",
     "PROTOCOLS",
     "PhononDoSNet",
+    "ProtocolRun",
     "SiteSpecies",
     "THZ_TO_CM1",
     "TRAIN_HPARAMS",
@@ -70,6 +73,7 @@ __all__ = [
     "dos_loss",
     "dos_metrics",
     "element_stratified_split",
+    "fit_protocol",
     "heat_capacity",
     "held_out_metrics",
     "node_features",

@@ -7,7 +7,8 @@
 * :mod:`~tutorial_utils.potential.data` – :func:`load_frames`, :func:`frames_to_data`, :func:`split_indices`;
 * :mod:`~tutorial_utils.potential.recipe` – the settings and steps notebook 04 and its scripts
   share: :func:`build_potential`, :func:`train_potential`, :func:`predict`,
-  :func:`mean_absolute_errors`, :func:`frames_for_error` and :func:`pretrained` (the shipped weights).
+  :func:`mean_absolute_errors`, :func:`held_out_errors` (on the three held-out sets),
+  :func:`frames_for_error` and :func:`pretrained` (the shipped weights).
 
 The building blocks (``BesselBasis``, ``PolynomialCutoff``, ``InteractionBlock``,
 ``average_num_neighbors``) live in :mod:`tutorial_utils.nn` and are importable from here too.
@@ -21,10 +22,12 @@ from .loss import energy_force_loss, fit_energy_reference
 from .model import EquivariantPotential
 from .recipe import (
                      ETHANOL_SPECIES,
+                     HELD_OUT_SETS,
                      MODEL_HPARAMS,
                      TRAIN_HPARAMS,
                      build_potential,
                      frames_for_error,
+                     held_out_errors,
                      mean_absolute_errors,
                      predict,
                      pretrained,
@@ -37,6 +40,7 @@ __all__ = [
     "EquivariantCalculator",
     "EquivariantPotential",
     "FrameSet",
+    "HELD_OUT_SETS",
     "InteractionBlock",
     "MODEL_HPARAMS",
     "PolynomialCutoff",
@@ -47,6 +51,7 @@ __all__ = [
     "fit_energy_reference",
     "frames_for_error",
     "frames_to_data",
+    "held_out_errors",
     "load_frames",
     "mean_absolute_errors",
     "predict",

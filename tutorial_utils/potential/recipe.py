@@ -17,8 +17,8 @@ from ..nn import average_num_neighbors
 from .loss import energy_force_loss, fit_energy_reference
 from .model import EquivariantPotential
 
-__all__ = ["ETHANOL_SPECIES", "MODEL_HPARAMS", "TRAIN_HPARAMS", "build_potential", "frames_for_error",
-           "mean_absolute_errors", "predict", "pretrained", "train_potential"]
+__all__ = ["ETHANOL_SPECIES", "HELD_OUT_SETS", "MODEL_HPARAMS", "TRAIN_HPARAMS", "build_potential",
+           "frames_for_error", "held_out_errors", "mean_absolute_errors", "predict", "pretrained", "train_potential"]
 
 
 #: The architecture of notebook 04 (and of the shipped checkpoint), r_max in Å.
@@ -104,6 +104,22 @@ def mean_absolute_errors(model: EquivariantPotential, data_list: Sequence[Data])
     n_atoms = f_true.shape[1]
     return {"energy_mae_meV_per_atom": 1000 * float(np.abs(e_pred - e_true).mean()) / n_atoms,
             "force_mae_meV_per_A": 1000 * float(np.abs(f_pred - f_true).mean())}
+
+
+#: Notebook 04's held-out sets (registry names ``ethanol_<name>``): 500 K from separate
+#: trajectories, and the 300 K and 700 K transfer sets.
+HELD_OUT_SETS = ("test", "t300", "t700")
+
+
+def held_out_errors(model: EquivariantPotential) -> dict[str, dict[str, float]]:
+    """:func:`mean_absolute_errors` of ``model`` on each of ``HELD_OUT_SETS`` (fetched and checked
+    through the registry): ``{name: {"energy_mae_meV_per_atom": ..., "force_mae_meV_per_A": ...}}``."""
+    from ..data import fetch
+    from .data import frames_to_data, load_frames
+
+    r_max = float(model.r_max)
+    return {name: mean_absolute_errors(model, frames_to_data(load_frames(fetch(f"ethanol_{name}")), r_max))
+            for name in HELD_OUT_SETS}
 
 
 def frames_for_error(sizes: Sequence[float], errors_: Sequence[float], target: float) -> tuple[float, bool]:

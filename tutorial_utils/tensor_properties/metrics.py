@@ -23,6 +23,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..stats import mean_and_stderr
+
 __all__ = ["METRIC_NAMES", "dielectric_metrics", "mean_and_stderr", "principal_axes"]
 
 METRIC_NAMES = {
@@ -93,11 +95,3 @@ def dielectric_metrics(eps_true: np.ndarray, eps_pred: np.ndarray, crystal_syste
     else:  # an isotropic prediction has no principal axis
         out["axis_deg_median"] = out["axis_deg_mean"] = float("nan")
     return out
-
-
-def mean_and_stderr(values: Sequence[float]) -> tuple[float, float]:
-    """Mean and standard error of the mean (sample standard deviation / sqrt(n); 0 for n = 1)."""
-    v = np.asarray(values, dtype=np.float64)
-    if v.size == 0:
-        raise ValueError("mean_and_stderr needs at least one value")
-    return float(v.mean()), float(v.std(ddof=1) / np.sqrt(v.size)) if v.size > 1 else 0.0
