@@ -4,7 +4,7 @@ a summary, exercises with solution cells, references."""
 import nbformat
 import pytest
 
-from tools.notebook_cells import colab_url, setup_cell
+from tools.notebook_cells import GPU_NOTE, colab_url, setup_cell
 
 from .notebook_files import ALL, CURRICULUM, ROOT, ids
 
@@ -18,6 +18,7 @@ def test_structure(path):
     assert first.cell_type == "markdown" and colab_url(rel) in first.source, \
         f"{rel}: the first cell must be the Colab badge for {rel} (use badge_cell)"
     assert "\n# " in "\n" + first.source, f"{rel}: the first cell must hold the title (# ...)"
+    assert GPU_NOTE in first.source, f"{rel}: the first cell must say how to pick a GPU on Colab (GPU_NOTE)"
     markdown = "\n".join(c.source for c in cells if c.cell_type == "markdown").lower()
     for heading in ("what you will learn", "prerequisites", "summary", "exercises", "references"):
         assert heading in markdown, f"{rel}: no '{heading}' section"

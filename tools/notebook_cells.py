@@ -6,7 +6,11 @@ from __future__ import annotations
 
 from tutorial_utils._meta import REPO_REF, REPO_SLUG, REPO_URL
 
-__all__ = ["badge_cell", "colab_url", "setup_cell"]
+__all__ = ["GPU_NOTE", "badge_cell", "colab_url", "setup_cell"]
+
+#: The line under the badge: how to get a GPU on Colab, and what the setup cell installs there.
+GPU_NOTE = ("*On Colab, choose a GPU first: Runtime → Change runtime type → a GPU accelerator.\n"
+            "The setup cell keeps Colab's own torch and installs only what is missing.*")
 
 
 def colab_url(notebook_path: str) -> str:
@@ -15,9 +19,9 @@ def colab_url(notebook_path: str) -> str:
 
 
 def badge_cell(notebook_path: str, title: str) -> str:
-    """Markdown for the first cell: the Colab badge, then the title."""
+    """Markdown for the first cell: the Colab badge, how to pick a GPU there, then the title."""
     badge = "https://colab.research.google.com/assets/colab-badge.svg"
-    return f"[![Open In Colab]({badge})]({colab_url(notebook_path)})\n\n# {title}"
+    return f"[![Open In Colab]({badge})]({colab_url(notebook_path)})\n\n{GPU_NOTE}\n\n# {title}"
 
 
 def setup_cell(seed: int = 0) -> str:

@@ -2,7 +2,8 @@
 
 One module per concept:
 
-* :mod:`tutorial_utils.runtime` – quick mode, device, seeds, Colab detection;
+* :mod:`tutorial_utils.runtime` – quick mode, device (and CPU threads), seeds, Colab detection,
+  the headline metric line;
 * :mod:`tutorial_utils.graphs` – radius graphs for molecules and periodic crystals;
 * :mod:`tutorial_utils.symmetry` – O(3) elements and equivariance checks;
 * :mod:`tutorial_utils.nn` – the equivariant toolkit: radial basis, cutoff, gate, the interaction
@@ -31,8 +32,9 @@ import warnings
 # here, before any notebook imports torch_geometric (the setup cell imports us first).
 warnings.filterwarnings("ignore", message="IProgress not found", module="tqdm")
 
-from .runtime import get_device, in_colab, is_quick, pick, seed_everything, setup  # noqa: E402
+from .runtime import cpu_threads, get_device, headline, in_colab, is_quick, pick, seed_everything, setup  # noqa: E402
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "get_device", "in_colab", "is_quick", "pick", "seed_everything", "setup"]
+__all__ = ["__version__", "cpu_threads", "get_device", "headline", "in_colab", "is_quick", "pick", "seed_everything",
+           "setup"]

@@ -101,5 +101,61 @@ def setup(seed: int = 0, default_dtype: torch.dtype = torch.float32) -> torch.de
     torch.set_default_dtype(default_dtype)
     device = get_device()
     mode = "quick" if is_quick() else "full"
-    print(f"mode: {mode} | device: {device.type} | seed: {seed} | torch {torch.__version__}")
+    name = f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else ""
+    print(f"mode: {mode} | device: {device.type}{name} | seed: {seed} | torch {torch.__version__}")
     return device
+
+
+def move_model(model: torch.nn.Module, device: torch.device | str | None = None) -> torch.device:
+    """Move ``model`` (in place) to ``device`` when one is given; return the device it is on.
+
+    The prediction helpers call this, so ``predict_*(model, data, device=device)`` computes
+    where the notebook's ``setup()`` said, and ``device=None`` keeps the model where it is."""
+    if device is not None:
+        model.to(device)
+    tensor = next(iter(model.parameters()), None)
+    if tensor is None:
+        tensor = next(iter(model.buffers()), None)
+    return tensor.device if tensor is not None else torch.device(device or "cpu")
+
+
+def move_data(data: T, device: torch.device | str) -> T:
+    """``data`` (a tensor or a ``torch_geometric`` ``Data``) on ``device``, without moving the
+    caller's object: a ``Data`` already there is returned as it is, any other is cloned first
+    (``Data.to`` works in place)."""
+    device = torch.device(device)
+    if isinstance(data, torch.Tensor):
+        return data.to(device)  # type: ignore[return-value]
+    tensors = [v for v in data.to_dict().values() if isinstance(v, torch.Tensor)]  # type: ignore[attr-defined]
+    if all(t.device == device for t in tensors):
+        return data
+    return data.clone().to(device)  # type: ignore[attr-defined]
+
+
+def cpu_threads(device: torch.device | str, n: int) -> int:
+    """Use ``n`` torch threads for CPU operations when ``device`` is the CPU; returns the count in use.
+
+    The graphs of these notebooks are small, and on a 2-core machine one thread avoids the
+    cost of splitting small operations between threads. That is a CPU shortcut: on a GPU the
+    count is left at torch's default, since the host threads then prepare the GPU's work.
+    """
+    if n < 1:
+        raise ValueError(f"the number of threads must be at least 1, got {n}")
+    if torch.device(device).type == "cpu":
+        torch.set_num_threads(n)
+    return torch.get_num_threads()
+
+
+HEADLINE_PREFIX = "headline |"
+
+
+def headline(metric: str, value: float, unit: str = "") -> str:
+    """Print (and return) a notebook's headline metric as one line, ``headline | metric: value unit``.
+
+    ``scripts/gpu_check.py`` reads this line from each executed notebook, so every notebook
+    prints exactly one. ``value`` is shown with 4 significant digits."""
+    if not metric or "|" in metric or ":" in metric:
+        raise ValueError(f"the metric name must be non-empty text without '|' or ':', got {metric!r}")
+    line = f"{HEADLINE_PREFIX} {metric}: {float(value):.4g}" + (f" {unit}" if unit else "")
+    print(line)
+    return line

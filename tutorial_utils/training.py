@@ -47,6 +47,7 @@ class History:
     best_epoch: int = -1
     stopped_early: bool = False
     steps: int = 0  # optimiser steps taken
+    device: str = ""  # where it trained ("cpu", "cuda:0", ...)
 
     @property
     def epochs(self) -> int:
@@ -65,7 +66,7 @@ class History:
         return (
             f"{self.epochs} epochs ({'stopped early' if self.stopped_early else 'completed'}), "
             f"best epoch {self.best_epoch + 1} with validation loss {self.best_valid_loss:.4g}, "
-            f"{self.steps} steps, {self.total_seconds:.1f} s"
+            f"{self.steps} steps, {self.total_seconds:.1f} s" + (f" on {self.device}" if self.device else "")
         )
 
 
@@ -187,7 +188,7 @@ def train(
         averaged = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(ema_decay), use_buffers=True)
     base_lrs = [g["lr"] for g in opt.param_groups]
 
-    history = History()
+    history = History(device=str(device))
     best_state = copy.deepcopy(model.state_dict())
     best_loss = math.inf
     bad_epochs = 0

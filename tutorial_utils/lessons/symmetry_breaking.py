@@ -131,7 +131,8 @@ class Deformer(torch.nn.Module):
 
 
 def fit_deformer(model: Deformer, start: torch.Tensor, target: torch.Tensor, steps: int,
-                 lr: float = 0.1, momentum: float = 0.9) -> dict[str, list[float] | float]:
+                 lr: float = 0.1, momentum: float = 0.9,
+                 device: torch.device | str | None = None) -> dict[str, list[float] | float]:
     """Minimise the mean squared error between ``start + model(start)`` and ``target`` (both
     (N, 3)) by gradient descent with momentum over the weights and ``phi`` for ``steps`` steps,
     the learning rate decaying on a cosine.
@@ -140,9 +141,14 @@ def fit_deformer(model: Deformer, start: torch.Tensor, target: torch.Tensor, ste
     it divides each component by its own running size, so components that are zero up to
     round-off (1e-17) get steps as large as the real ones, and the symmetry breaks by noise.
 
-    Returns ``{"loss": loss per step, "seconds": wall time}``."""
+    With ``device`` the fit runs there and the model is moved back to the device of ``start``
+    afterwards. Returns ``{"loss": loss per step, "seconds": wall time}``."""
     if steps < 1:
         raise ValueError(f"steps must be at least 1, got {steps}")
+    home = start.device
+    if device is not None:
+        model.to(device)
+        start, target = start.to(device), target.to(device)
     opt = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=lr, momentum=momentum)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
     losses, t0 = [], time.perf_counter()
@@ -153,4 +159,7 @@ def fit_deformer(model: Deformer, start: torch.Tensor, target: torch.Tensor, ste
         opt.step()
         sched.step()
         losses.append(float(loss.detach()))
-    return {"loss": losses, "seconds": time.perf_counter() - t0}
+    result = {"loss": losses, "seconds": time.perf_counter() - t0}
+    if device is not None:
+        model.to(home)
+    return result

@@ -275,27 +275,52 @@ def accuracy(logit_fn: Callable[[torch.Tensor], torch.Tensor], pos: torch.Tensor
         return float((logit_fn(pos).argmax(dim=1) == labels).double().mean())
 
 
+def _owner(logit_fn: Callable[[torch.Tensor], torch.Tensor]) -> torch.nn.Module | None:
+    """The module behind ``logit_fn``: the module itself, or the owner of a bound method such as
+    ``model.logits``; ``None`` for a plain function."""
+    if isinstance(logit_fn, torch.nn.Module):
+        return logit_fn
+    owner = getattr(logit_fn, "__self__", None)
+    return owner if isinstance(owner, torch.nn.Module) else None
+
+
 def train_classifier(logit_fn: Callable[[torch.Tensor], torch.Tensor], params, pos: torch.Tensor,
                      labels: torch.Tensor, steps: int, lr: float = 3e-3, batch_size: int = 256,
-                     seed: int = 0) -> dict[str, float]:
+                     seed: int = 0, device: torch.device | str | None = None) -> dict[str, float]:
     """Minimise the cross-entropy of ``logit_fn(pos)`` with Adam for ``steps`` mini-batches.
 
+    With ``device`` the module behind ``logit_fn`` (the model, or the owner of a method such as
+    ``model.logits``) and the shapes train there, and the model is moved back to the device
+    ``pos`` came on afterwards, so the notebook's checks keep working on its tensors.
     Returns ``{"seconds": wall time, "samples": shapes seen, "loss": final batch loss}``.
     """
     if steps < 1:
         raise ValueError(f"steps must be at least 1, got {steps}")
+    home = pos.device
+    module = _owner(logit_fn)
+    if device is not None:
+        if module is None:
+            raise TypeError("train_classifier can move only a torch module (or a method of one) to a device; "
+                            "pass the model, or leave device=None")
+        module.to(device)
+        pos, labels = pos.to(device), labels.to(device)
+    params = list(params)
     g = torch.Generator().manual_seed(seed)
     opt = torch.optim.Adam(params, lr=lr)
     n = pos.shape[0]
     t0, seen, loss = time.perf_counter(), 0, torch.tensor(0.0)
     for _ in range(steps):
         idx = torch.randint(n, (min(batch_size, n),), generator=g) if n > batch_size else torch.arange(n)
+        idx = idx.to(pos.device)
         loss = torch.nn.functional.cross_entropy(logit_fn(pos[idx]), labels[idx])
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
         seen += len(idx)
-    return {"seconds": time.perf_counter() - t0, "samples": float(seen), "loss": float(loss.detach())}
+    result = {"seconds": time.perf_counter() - t0, "samples": float(seen), "loss": float(loss.detach())}
+    if device is not None and module is not None:
+        module.to(home)
+    return result
 
 
 # The 8 corners of a unit cube around its centre and its 12 triangles (as vertex indices).

@@ -64,12 +64,16 @@ class PhononDoSNet(EquivariantBackbone):
 
 
 @torch.no_grad()
-def predict_dos(model: nn.Module, graphs: Sequence[Data], batch_size: int = 32) -> np.ndarray:
-    """Predicted DoS (M, num_bins) for a list of graphs, in evaluation mode."""
+def predict_dos(model: nn.Module, graphs: Sequence[Data], batch_size: int = 32,
+                device: torch.device | str | None = None) -> np.ndarray:
+    """Predicted DoS (M, num_bins) for a list of graphs, in evaluation mode, computed on
+    ``device`` (the model is moved there; ``None``: the model's device), float64 on the CPU."""
     from torch_geometric.loader import DataLoader
 
+    from ..runtime import move_model
+
     model.eval()
-    device = next(model.parameters()).device
+    device = move_model(model, device)
     out = [model(b.to(device)).cpu() for b in DataLoader(list(graphs), batch_size=batch_size)]
     return torch.cat(out).double().numpy()
 

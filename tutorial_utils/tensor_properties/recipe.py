@@ -135,10 +135,11 @@ def elastic_loss(model: nn.Module, batch: Data) -> tuple[torch.Tensor, dict[str,
 
 def train_model(model: nn.Module, loss_fn, train_graphs: Sequence[Data], valid_graphs: Sequence[Data],
                 epochs: int, max_seconds: float | None = None, seed: int = 0, lr: float = TRAIN_HPARAMS["lr"],
-                weight_decay: float = TRAIN_HPARAMS["weight_decay"], batch_size: int = TRAIN_HPARAMS["batch_size"]):
+                weight_decay: float = TRAIN_HPARAMS["weight_decay"], batch_size: int = TRAIN_HPARAMS["batch_size"],
+                device: torch.device | str = "cpu"):
     """Train with :func:`tutorial_utils.training.train` (AdamW, cosine schedule over ``epochs``, the
     weights of the best validation epoch kept, stopped at ``max_seconds`` of wall time); returns
-    its ``History``. The batches are shuffled with ``seed``."""
+    its ``History``. The batches are shuffled with ``seed``; the model and batches live on ``device``."""
     from torch_geometric.loader import DataLoader
 
     from ..training import train
@@ -149,28 +150,36 @@ def train_model(model: nn.Module, loss_fn, train_graphs: Sequence[Data], valid_g
     train_loader = DataLoader(list(train_graphs), batch_size=batch_size, shuffle=True, generator=generator)
     valid_loader = DataLoader(list(valid_graphs), batch_size=64)
     return train(model, loss_fn, train_loader, valid_loader, epochs=epochs, lr=lr, weight_decay=weight_decay,
-                 schedule="cosine", seed=seed, max_seconds=max_seconds)
+                 schedule="cosine", seed=seed, max_seconds=max_seconds, device=device)
 
 
 @torch.no_grad()
-def predict_dielectric(model: nn.Module, graphs: Sequence[Data], batch_size: int = 64) -> np.ndarray:
-    """Predicted dielectric tensors (M, 3, 3), float64, in evaluation mode on the model's device."""
+def predict_dielectric(model: nn.Module, graphs: Sequence[Data], batch_size: int = 64,
+                       device: torch.device | str | None = None) -> np.ndarray:
+    """Predicted dielectric tensors (M, 3, 3), float64 on the CPU, computed in evaluation mode on
+    ``device`` (the model is moved there; ``None``: the model's device)."""
     from torch_geometric.loader import DataLoader
 
+    from ..runtime import move_model
+
     model.eval()
-    device = next(model.parameters()).device
+    device = move_model(model, device)
     out = [dielectric_from_log(_log_matrix(model, b.to(device)).double()).cpu()
            for b in DataLoader(list(graphs), batch_size=batch_size)]
     return torch.cat(out).numpy()
 
 
 @torch.no_grad()
-def predict_elastic(model: nn.Module, graphs: Sequence[Data], batch_size: int = 64) -> np.ndarray:
-    """Predicted elastic tensors ``C_ijkl`` (M, 3, 3, 3, 3) in GPa, float64."""
+def predict_elastic(model: nn.Module, graphs: Sequence[Data], batch_size: int = 64,
+                    device: torch.device | str | None = None) -> np.ndarray:
+    """Predicted elastic tensors ``C_ijkl`` (M, 3, 3, 3, 3) in GPa, float64 on the CPU, computed on
+    ``device`` (the model is moved there; ``None``: the model's device)."""
     from torch_geometric.loader import DataLoader
 
+    from ..runtime import move_model
+
     model.eval()
-    device = next(model.parameters()).device
+    device = move_model(model, device)
     out = [ELASTIC.to_cartesian(model(b.to(device)).double().cpu()) * ELASTIC_SCALE
            for b in DataLoader(list(graphs), batch_size=batch_size)]
     return torch.cat(out).numpy()
