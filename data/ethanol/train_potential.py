@@ -1,9 +1,10 @@
 """Train the potential of notebook 04 in full mode and save its weights for "train or load".
 
-    python data/ethanol/train_potential.py [--epochs 40]
+    python data/ethanol/train_potential.py [--seconds 300] [--threads 1]
 
 Uses exactly the notebook's split, architecture and training settings
-(``tutorial_utils.potential.MODEL_HPARAMS`` / ``TRAIN_HPARAMS``), writes the best
+(``tutorial_utils.potential.MODEL_HPARAMS``, ``TRAIN_HPARAMS`` updated by ``BUDGET_TRAINING``: a
+wall-clock budget with the learning rate on a cosine over it), writes the best
 ``state_dict`` to ``ethanol_potential.pt`` (load it with ``torch.load(..., weights_only=True)``)
 and its held-out errors to ``ethanol_potential.json``, and records the weights' sha256 and size
 in the registry's manifest (``tutorial_utils/data/manifests/ethanol.json``; load the result with
@@ -24,6 +25,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # tools/, also when not installed
 from tools.datagen import manifest_path, register_file  # noqa: E402
 from tutorial_utils.potential import (  # noqa: E402
+    BUDGET_TRAINING,
     MODEL_HPARAMS,
     TRAIN_HPARAMS,
     build_potential,
@@ -40,7 +42,8 @@ N_VALID = 100  # the notebook's full-mode split: 100 validation frames, the rest
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--epochs", type=int, default=40)
+    parser.add_argument("--seconds", type=float, default=BUDGET_TRAINING["max_seconds"],
+                        help="wall-clock training budget (s); the notebook's full mode uses the default")
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -52,12 +55,14 @@ def main(argv: list[str] | None = None) -> int:
     train_data, valid_data = [data[k] for k in train_idx], [data[k] for k in valid_idx]
     model = build_potential(species, train_data)
     t0 = time.perf_counter()
-    history = train_potential(model, train_data, valid_data, epochs=args.epochs)
+    settings = {**BUDGET_TRAINING, "max_seconds": args.seconds}
+    history = train_potential(model, train_data, valid_data, epochs=100_000, **settings)
     seconds = time.perf_counter() - t0
     torch.save(model.state_dict(), HERE / "ethanol_potential.pt")
     register_file(manifest_path(HERE, HERE, "ethanol"), HERE / "ethanol_potential.pt",
                   kind="trained weights (state_dict)")
-    report = {"model": MODEL_HPARAMS, "training": TRAIN_HPARAMS, "epochs": args.epochs,
+    report = {"model": MODEL_HPARAMS, "training": {**TRAIN_HPARAMS, **settings}, "threads": args.threads,
+              "epochs": history.epochs, "steps": history.steps,
               "n_train": n_train, "n_valid": N_VALID, "train_seconds": round(seconds, 1),
               "best_epoch": history.best_epoch + 1, "species": species,
               "made_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),

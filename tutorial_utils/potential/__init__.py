@@ -21,6 +21,7 @@ from .data import FrameSet, frames_to_data, load_frames, split_indices
 from .loss import energy_force_loss, fit_energy_reference
 from .model import EquivariantPotential
 from .recipe import (
+                     BUDGET_TRAINING,
                      ETHANOL_SPECIES,
                      HELD_OUT_SETS,
                      MODEL_HPARAMS,
@@ -35,6 +36,7 @@ from .recipe import (
 )
 
 __all__ = [
+    "BUDGET_TRAINING",
     "BesselBasis",
     "ETHANOL_SPECIES",
     "EquivariantCalculator",
