@@ -1,6 +1,6 @@
 """Train notebook 05's density model in full mode and save its weights for "train or load".
 
-    python data/water/train_density.py [--epochs 80] [--threads 1]
+    python data/water/train_density.py [--seconds 400] [--threads 1]
 
 Uses exactly the notebook's data, split, architecture and training settings
 (``tutorial_utils.density_model.DENSITY_HPARAMS`` / ``DENSITY_TRAIN``: every training cluster of
@@ -43,7 +43,8 @@ TRAINING_SETS = ("train", "train_small", "train_medium")
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--epochs", type=int, default=DENSITY_TRAIN["epochs"])
+    parser.add_argument("--seconds", type=float, default=DENSITY_TRAIN["max_seconds"],
+                        help="wall-clock training budget (s), the learning rate on a cosine over it")
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -60,13 +61,15 @@ def main(argv: list[str] | None = None) -> int:
     model = build_density_model(basis, train_data, atoms if DENSITY_TRAIN["reference"] == "atoms" else None,
                                 conserve_charge=DENSITY_TRAIN["conserve_charge"])
     t0 = time.perf_counter()
-    history = train_density_model(model, train_data, valid_data, epochs=args.epochs, lr=DENSITY_TRAIN["lr"],
-                                  batch_size=DENSITY_TRAIN["batch_size"], metric=DENSITY_TRAIN["metric"])
+    history = train_density_model(model, train_data, valid_data, epochs=100_000, lr=DENSITY_TRAIN["lr"],
+                                  batch_size=DENSITY_TRAIN["batch_size"], metric=DENSITY_TRAIN["metric"],
+                                  schedule="cosine_time", max_seconds=args.seconds)
     seconds = time.perf_counter() - t0
     target = HERE / "water_density_model.pt"
     torch.save(model.state_dict(), target)
     register_file(manifest_path(HERE, HERE, "water"), target, kind="trained weights (state_dict)")
-    report: dict = {"model": DENSITY_HPARAMS, "training": {**DENSITY_TRAIN, "epochs": args.epochs},
+    report: dict = {"model": DENSITY_HPARAMS, "training": {**DENSITY_TRAIN, "max_seconds": args.seconds},
+                    "epochs": history.epochs, "steps": history.steps,
                     "n_train": len(train), "n_valid": len(valid), "train_seconds": round(seconds, 1),
                     "best_epoch": history.best_epoch + 1, "threads": args.threads,
                     "made_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "errors": {}}
