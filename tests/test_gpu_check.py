@@ -41,9 +41,12 @@ def test_refuses_clearly_without_cuda(tmp_path):
     assert not out.exists()
 
 
-def test_reads_device_and_headline():
-    nb = _executed("mode: full | device: cuda (NVIDIA T4) | seed: 0 | torch 2.13.0\n", "other\n",
-                   headline("test MSE", 0.02591, "") + "\n" + headline("x", 1.0, "meV/Å").replace("x", "y", 1))
+def test_reads_device_and_headline(capsys):
+    headline("test MSE", 0.025913, "")
+    headline("force MAE", 35.1, "meV/Å")
+    printed = capsys.readouterr().out
+    assert printed == "headline | test MSE: 0.02591\nheadline | force MAE: 35.1 meV/Å\n"
+    nb = _executed("mode: full | device: cuda (NVIDIA T4) | seed: 0 | torch 2.13.0\n", "other\n", printed)
     with pytest.raises(ValueError, match="2 headline lines"):
         gpu_check.read_report(nb)
     nb.cells[-1].outputs[0].text = "headline | force MAE (500 K): 35.1 meV/Å\n"

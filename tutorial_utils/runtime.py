@@ -132,8 +132,9 @@ def move_data(data: T, device: torch.device | str) -> T:
     return data.clone().to(device)  # type: ignore[attr-defined]
 
 
-def cpu_threads(device: torch.device | str, n: int) -> int:
-    """Use ``n`` torch threads for CPU operations when ``device`` is the CPU; returns the count in use.
+def cpu_threads(device: torch.device | str, n: int) -> None:
+    """Use ``n`` torch threads for CPU operations when ``device`` is the CPU (``torch.get_num_threads()``
+    then reads ``n``).
 
     The graphs of these notebooks are small, and on a 2-core machine one thread avoids the
     cost of splitting small operations between threads. That is a CPU shortcut: on a GPU the
@@ -143,19 +144,16 @@ def cpu_threads(device: torch.device | str, n: int) -> int:
         raise ValueError(f"the number of threads must be at least 1, got {n}")
     if torch.device(device).type == "cpu":
         torch.set_num_threads(n)
-    return torch.get_num_threads()
 
 
 HEADLINE_PREFIX = "headline |"
 
 
-def headline(metric: str, value: float, unit: str = "") -> str:
-    """Print (and return) a notebook's headline metric as one line, ``headline | metric: value unit``.
+def headline(metric: str, value: float, unit: str = "") -> None:
+    """Print a notebook's headline metric as one line, ``headline | metric: value unit``.
 
     ``scripts/gpu_check.py`` reads this line from each executed notebook, so every notebook
     prints exactly one. ``value`` is shown with 4 significant digits."""
     if not metric or "|" in metric or ":" in metric:
         raise ValueError(f"the metric name must be non-empty text without '|' or ':', got {metric!r}")
-    line = f"{HEADLINE_PREFIX} {metric}: {float(value):.4g}" + (f" {unit}" if unit else "")
-    print(line)
-    return line
+    print(f"{HEADLINE_PREFIX} {metric}: {float(value):.4g}" + (f" {unit}" if unit else ""))

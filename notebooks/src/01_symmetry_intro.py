@@ -1,6 +1,9 @@
 # %% [markdown]
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/e3nn-materials/e3nn-materials-tutorial/blob/v0.1.0/notebooks/01_symmetry_intro.ipynb)
 #
+# *On Colab, choose a GPU first: Runtime → Change runtime type → a GPU accelerator.
+# The setup cell keeps Colab's own torch and installs only what is missing.*
+#
 # # 01. Euclidean symmetry in machine learning: why symmetry-aware models
 #
 # **The talk behind this notebook** (MRS Fall Meeting 2021 e3nn tutorial, recorded): Tutorial 1, by Smidt: [video](https://youtu.be/q9EwZsHY1sk), [slides](https://docs.google.com/presentation/d/1y-fCZihLoSBgAqNYKZY1-jy8qpvqagqPTsX-jR0uTm8/edit?usp=sharing); all six talks: [the recorded playlist](https://www.youtube.com/watch?v=q9EwZsHY1sk&list=PLx3xbphkO3qIlBoESkbafXaDtr0tq5iRd).
@@ -24,7 +27,8 @@
 # (notebook 02 gives the theory behind what you see here).
 #
 # **Run time** on 2 CPU cores: quick mode (`TUTORIAL_QUICK=1`) under 1 min,
-# full mode 1-1.5 min.
+# full mode 1-1.5 min. On a GPU runtime the training loops run on the GPU; their lengths are set
+# in steps, so a GPU changes how long they take, not how far they train.
 
 # %%
 # Setup: on Colab, install the tutorial package (pinned); elsewhere nothing is installed.
@@ -53,7 +57,7 @@ import torch
 from ase.build import molecule
 from e3nn import o3
 
-from tutorial_utils import pick
+from tutorial_utils import cpu_threads, headline, pick
 from tutorial_utils.notebook_cells import show_source
 from tutorial_utils.plotting import view_structure
 from tutorial_utils.symmetry import default_dtype, point_group_of_points, random_rotation, transform_atoms
@@ -61,9 +65,11 @@ from tutorial_utils.tensors import POINT_GROUPS, group_projector, point_group
 from tutorial_utils.lessons import symmetry_breaking, tetris
 from tutorial_utils.lessons.tetris import DistanceMLP, EquivariantTetris, PlainMLP, accuracy
 
-# Every model in this notebook is tiny: one thread avoids the cost of splitting small
-# operations between threads, and is the fastest choice on a 2-core machine.
-torch.set_num_threads(1)
+# Every model in this notebook is tiny: on the CPU one thread avoids the cost of splitting
+# small operations between threads (the fastest choice on a 2-core machine); a GPU keeps
+# torch's default. Training runs on `device` (a GPU when there is one); the models come back
+# to the CPU for the checks.
+cpu_threads(device, 1)
 
 # %% [markdown]
 # ## 1. Coordinates depend on the observer
@@ -249,7 +255,7 @@ show_source(tetris.train_classifier)
 # %%
 torch.manual_seed(0)
 mlp = PlainMLP()
-log = tetris.train_classifier(mlp, mlp.parameters(), x_train, y_train, steps=300)
+log = tetris.train_classifier(mlp, mlp.parameters(), x_train, y_train, steps=300, device=device)
 results = {}  # model -> accuracy on the training set and the two test sets
 results["plain MLP"] = {"train": accuracy(mlp, x_train, y_train), "rotated": accuracy(mlp, x_rot, y_rot),
                         "rotated + mirrored": accuracy(mlp, x_o3, y_o3)}
@@ -301,7 +307,8 @@ for copies in copies_list:
         x_aug, y_aug = tetris.random_copies(pos_ref, labels_ref, copies)   # random rotations
         model = PlainMLP()
         steps = max(300, 100 * len(x_aug) // 256)                         # ~100 epochs of batches of 256
-        log = tetris.train_classifier(model, model.parameters(), x_aug, y_aug, steps=steps, seed=seed)
+        log = tetris.train_classifier(model, model.parameters(), x_aug, y_aug, steps=steps, seed=seed,
+                                     device=device)
         for key, value in [("copies", copies), ("seed", seed), ("accuracy", accuracy(model, x_rot, y_rot)),
                            ("seconds", log["seconds"]), ("samples", log["samples"])]:
             sweep[key].append(value)
@@ -398,7 +405,7 @@ show_source(DistanceMLP)
 # %%
 torch.manual_seed(0)
 invariant = DistanceMLP()
-log = tetris.train_classifier(invariant, invariant.parameters(), x_train, y_train, steps=500)
+log = tetris.train_classifier(invariant, invariant.parameters(), x_train, y_train, steps=500, device=device)
 results["distance MLP"] = {"train": accuracy(invariant, x_train, y_train),
                            "rotated": accuracy(invariant, x_rot, y_rot),
                            "rotated + mirrored": accuracy(invariant, x_o3, y_o3)}
@@ -480,7 +487,7 @@ show_source(EquivariantTetris)
 torch.manual_seed(0)
 e3 = EquivariantTetris()
 print("output irreps:", e3.irreps_out, "| parameters:", sum(p.numel() for p in e3.parameters()))
-log_e3 = tetris.train_classifier(e3.logits, e3.parameters(), x_train, y_train, steps=200, lr=1e-2)
+log_e3 = tetris.train_classifier(e3.logits, e3.parameters(), x_train, y_train, steps=200, lr=1e-2, device=device)
 results["e3nn equivariant"] = {"train": accuracy(e3.logits, x_train, y_train),
                                "rotated": accuracy(e3.logits, x_rot, y_rot),
                                "rotated + mirrored": accuracy(e3.logits, x_o3, y_o3)}
@@ -755,7 +762,7 @@ fits = {}
 for label, irreps_phi in [("without phi", None), ("with a learned phi", symmetry_breaking.IRREPS_PHI)]:
     torch.manual_seed(0)
     deformer = symmetry_breaking.Deformer(irreps_phi, mul=4, num_layers=2)  # float64
-    log = symmetry_breaking.fit_deformer(deformer, start, target, steps=steps)
+    log = symmetry_breaking.fit_deformer(deformer, start, target, steps=steps, device=device)
     fits[label] = (deformer, log)
     with torch.no_grad():
         corners = start + deformer(start)
@@ -887,6 +894,7 @@ print(f"augmentation copies per shape for 90 % on rotated shapes: {factor_text}"
 print(f"Curie: vector allowed exactly for the polar shapes in {sum(curie_agrees)} of {len(names)} cases")
 print(f"square -> rectangle: loss {loss_without:.1e} without phi (floor {floor:.1e}), {loss_with:.1e} with phi;"
       f" phi keeps {sum(keeps_phi)} of the square's {len(square_group)} operations")
+headline("e3nn model accuracy on rotated and mirrored shapes", 100 * results["e3nn equivariant"]["rotated + mirrored"], "%")
 
 
 # %% [markdown]

@@ -1,6 +1,9 @@
 # %% [markdown]
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/e3nn-materials/e3nn-materials-tutorial/blob/v0.1.0/notebooks/02_irreps_tensor_products.ipynb)
 #
+# *On Colab, choose a GPU first: Runtime → Change runtime type → a GPU accelerator.
+# The setup cell keeps Colab's own torch and installs only what is missing.*
+#
 # # 02. Irreducible representations and tensor products in e3nn
 #
 # **The talk behind this notebook** (MRS Fall Meeting 2021 e3nn tutorial, recorded): Tutorial 2, by Geiger: [video](https://youtu.be/9rS8gtey_Ic), [slides](https://slides.com/mariogeiger/e3nn_mrs_2021/); all six talks: [the recorded playlist](https://www.youtube.com/watch?v=q9EwZsHY1sk&list=PLx3xbphkO3qIlBoESkbafXaDtr0tq5iRd).
@@ -29,7 +32,7 @@
 # elastic tensor) help; no group theory is assumed.
 #
 # **Run time** on 2 CPU cores: quick mode (`TUTORIAL_QUICK=1`) under 1 min, full mode
-# under 1 min. Nothing is trained in this notebook.
+# under 1 min. Nothing is trained in this notebook, so a GPU changes nothing here.
 
 # %%
 # Setup: on Colab, install the tutorial package (pinned); elsewhere nothing is installed.
@@ -61,7 +64,7 @@ from e3nn.math import soft_one_hot_linspace
 from e3nn.util.test import equivariance_error
 from plotly.subplots import make_subplots
 
-from tutorial_utils import pick
+from tutorial_utils import headline, pick
 from tutorial_utils.graphs import radius_graph
 from tutorial_utils.symmetry import random_o3
 from tutorial_utils.tensors import TensorIrreps, rotation_about
@@ -711,6 +714,7 @@ print("- 1o x 1o =", tp.irreps_out, "= dot product + cross product + symmetric t
 print(f"- FullyConnectedTensorProduct: {len(tp_fc.instructions)} irrep paths, {tp_fc.weight_numel} weights")
 print("- point convolution W(r) = R(r)Y(r_hat), equivariance error:", f"{conv_err:.1e}")
 print("- ReLU on vector components, relative error:", f"{relu_rel:.2f}", "; Gate:", f"{gate_err:.1e}")
+headline("point convolution equivariance error", conv_err)
 
 # %% [markdown]
 # ## Exercises

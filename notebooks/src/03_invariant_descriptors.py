@@ -1,6 +1,9 @@
 # %% [markdown]
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/e3nn-materials/e3nn-materials-tutorial/blob/v0.1.0/notebooks/03_invariant_descriptors.ipynb)
 #
+# *On Colab, choose a GPU first: Runtime → Change runtime type → a GPU accelerator.
+# The setup cell keeps Colab's own torch and installs only what is missing.*
+#
 # # 03. Describing atomic geometry with equivariant and invariant functions
 #
 # **The talk behind this notebook** (MRS Fall Meeting 2021 e3nn tutorial, recorded): Tutorial 3, by Uhrin and Hardin, the third video of [the recorded playlist](https://www.youtube.com/watch?v=q9EwZsHY1sk&list=PLx3xbphkO3qIlBoESkbafXaDtr0tq5iRd).
@@ -26,7 +29,8 @@
 # Python, NumPy, a little linear algebra; no machine learning is needed here.
 #
 # **Run time** on 2 CPU cores: quick mode (`TUTORIAL_QUICK=1`) under 1 min, full mode about 4 min
-# (most of it the molecular dynamics of section 6).
+# (most of it the molecular dynamics of section 6). Nothing is trained here and the descriptors and
+# the EMT molecular dynamics are small CPU computations, so a GPU changes nothing here.
 
 # %%
 # Setup: on Colab, install the tutorial package (pinned); elsewhere nothing is installed.
@@ -58,7 +62,7 @@ from e3nn import o3
 from plotly.subplots import make_subplots
 from scipy.optimize import linear_sum_assignment
 
-from tutorial_utils import pick
+from tutorial_utils import cpu_threads, headline, pick
 from tutorial_utils.descriptors import (Bispectrum, ReferenceClassifier, aligned_rmsd, ideal_environment,
                                         irreps_sh, neighbour_average, power_spectrum, radial_basis,
                                         sh_projection, steinhardt_q, structure_descriptors)
@@ -67,7 +71,7 @@ from tutorial_utils.plotting import sphere_grid, view_structure
 from tutorial_utils.symmetry import random_o3, random_rotation, rotate_irreps
 
 torch.set_default_dtype(torch.float64)  # invariance checks at round-off level need float64
-torch.set_num_threads(1)  # the tensors here are small: extra threads only add overhead
+cpu_threads(device, 1)  # the tensors here are small: on the CPU extra threads only add overhead
 
 # %% [markdown]
 # ## 1. Raw coordinates, and a first invariant
@@ -710,6 +714,7 @@ plt.show()
 # %%
 print(f"collapse of the superheated crystal: {T_melt_class} K (classification), {T_melt_caloric} K "
       f"(caloric curve); copper's melting point 1358 K; ratio {T_melt_class / 1358:.2f}")
+headline("collapse temperature of the superheated crystal (classification)", T_melt_class, "K")
 
 # %% [markdown]
 # **A map of the descriptor space.** Principal component analysis (an SVD of the centred,

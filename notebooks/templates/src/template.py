@@ -1,6 +1,9 @@
 # %% [markdown]
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/e3nn-materials/e3nn-materials-tutorial/blob/v0.1.0/notebooks/templates/template.ipynb)
 #
+# *On Colab, choose a GPU first: Runtime → Change runtime type → a GPU accelerator.
+# The setup cell keeps Colab's own torch and installs only what is missing.*
+#
 # # NN. Title of the notebook
 
 # %% [markdown]
