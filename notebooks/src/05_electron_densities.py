@@ -1,6 +1,9 @@
 # %% [markdown]
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/e3nn-materials/e3nn-materials-tutorial/blob/v0.1.0/notebooks/05_electron_densities.ipynb)
 #
+# *On Colab, choose a GPU first: Runtime → Change runtime type → a GPU accelerator.
+# The setup cell keeps Colab's own torch and installs only what is missing.*
+#
 # # 05. Predicting electron densities with e3nn
 #
 # **The talk behind this notebook** (MRS Fall Meeting 2021 e3nn tutorial, recorded): Tutorial 5, by Rackers, the fifth video of [the recorded playlist](https://www.youtube.com/watch?v=q9EwZsHY1sk&list=PLx3xbphkO3qIlBoESkbafXaDtr0tq5iRd).
@@ -28,6 +31,8 @@
 #
 # **Run time** on 2 CPU cores: quick mode (`TUTORIAL_QUICK=1`) under 1 min, full mode
 # about 8 min; most of it is training (section 4; `TRAIN = False` loads the shipped weights instead).
+# Training has a wall-clock budget with the learning rate on a cosine over it, so on a GPU the same
+# time trains more epochs (the training cell prints how many, and on which device).
 
 # %%
 # Setup: on Colab, install the tutorial package (pinned); elsewhere nothing is installed.
@@ -55,7 +60,7 @@ import numpy as np
 import torch
 from e3nn import o3
 
-from tutorial_utils import is_quick, pick
+from tutorial_utils import cpu_threads, headline, is_quick, pick
 from tutorial_utils.data import fetch
 from tutorial_utils.density import (density_errors, density_from_matrix, density_on_points,
                                     electrons_and_dipole, integration_grid, load_clusters,
@@ -69,8 +74,9 @@ from tutorial_utils.notebook_cells import show_source
 from tutorial_utils.plotting import density_isosurfaces, plot_history
 from tutorial_utils.symmetry import assert_equivariant, default_dtype, random_o3
 
-# Clusters are small graphs: one thread avoids the overhead of splitting small operations.
-torch.set_num_threads(1)
+# Clusters are small graphs: on the CPU one thread avoids the overhead of splitting small
+# operations; a GPU keeps torch's default.
+cpu_threads(device, 1)
 
 # %% [markdown]
 # ## 1. Why densities, and why they are made of irreps
@@ -331,18 +337,19 @@ if is_quick():
 train_data, valid_data = clusters_to_data(train_clusters, hp["r_max"]), clusters_to_data(valid_clusters, hp["r_max"])
 if TRAIN:
     model.fit_normalisation(train_data, reference=free_atoms if DENSITY_TRAIN["reference"] == "atoms" else None)
-    epochs = pick(full=DENSITY_TRAIN["epochs"], quick=15)
+    budget_s = pick(full=DENSITY_TRAIN["max_seconds"], quick=40.0)  # wall-clock budget, cosine over it
     t0 = time.perf_counter()
-    history = train_density_model(model, train_data, valid_data, epochs=epochs, lr=DENSITY_TRAIN["lr"],
-                                  batch_size=DENSITY_TRAIN["batch_size"], metric=DENSITY_TRAIN["metric"], seed=0)
+    history = train_density_model(model, train_data, valid_data, epochs=100_000, lr=DENSITY_TRAIN["lr"],
+                                  batch_size=DENSITY_TRAIN["batch_size"], metric=DENSITY_TRAIN["metric"], seed=0,
+                                  schedule="cosine_time", max_seconds=budget_s, device=device)
     train_s = time.perf_counter() - t0
-    print(f"{len(train_data)} training / {len(valid_data)} validation clusters, {epochs} epochs, {train_s:.0f} s;"
-          f" best epoch {history.best_epoch + 1}")
+    print(f"{len(train_data)} training / {len(valid_data)} validation clusters, {history.epochs} epochs in "
+          f"{train_s:.0f} s (budget {budget_s:.0f} s) on {device.type}; best epoch {history.best_epoch + 1}")
     print(f"validation RMSE of the coefficients: {history.valid_metrics['rmse'][history.best_epoch]:.2e} (a.u.)")
     plot_history(history)
     plt.show()
 else:
-    model = pretrained()   # tutorial_utils.density_model.pretrained: the state_dict, weights_only=True
+    model = pretrained(device=device)   # tutorial_utils.density_model.pretrained: the state_dict, weights_only=True
     print("loaded the shipped weights")
 
 # %% [markdown]
@@ -361,8 +368,8 @@ else:
 n_eval_test = pick(full=len(test), quick=8)
 eval_test = list(range(0, len(test), max(1, len(test) // n_eval_test)))[:n_eval_test]
 eval_large = list(range(pick(full=len(large), quick=1)))
-pred_test = predict_coefficients(model, clusters_to_data([test[k] for k in eval_test], hp["r_max"]))
-pred_large = predict_coefficients(model, clusters_to_data([large[k] for k in eval_large], hp["r_max"]))
+pred_test = predict_coefficients(model, clusters_to_data([test[k] for k in eval_test], hp["r_max"]), device=device)
+pred_large = predict_coefficients(model, clusters_to_data([large[k] for k in eval_large], hp["r_max"]), device=device)
 results = []
 t0 = time.perf_counter()
 for name, clusters, dms, idx, preds in [("test", test, dm_test, eval_test, pred_test),
@@ -428,6 +435,7 @@ if "20" in eps_by_group:
     ratio = eps_by_group["20"] / eps_by_group["3-10"]
     verdict = "grows" if ratio > 1.1 else ("shrinks" if ratio < 0.9 else "stays within 10 %")
     print(f"eps_model at 20 molecules / at 3-10 molecules: {ratio:.2f}: the error {verdict} with size")
+headline("model density error vs the fitted density, 3-10 waters", 100 * eps_by_group["3-10"], "%")
 
 # %% [markdown]
 # ## 6. Does training on larger clusters help? Rackers' experiment
@@ -507,13 +515,13 @@ fig.show()
 torch.manual_seed(1)
 c = large[eval_large[0]]
 d = clusters_to_data([c], hp["r_max"])[0]
-p = predict_coefficients(model, [d])[0]
+p = predict_coefficients(model, [d], device=device)[0]
 points = c.positions[torch.randint(len(c.positions), (1000,))] + 0.7 * torch.randn(1000, 3, dtype=torch.float64)
 for _ in range(3):
     R = random_o3(dtype=torch.float64)
     d_rot = d.clone()
     d_rot.pos = d.pos @ R.float().T
-    p_rot = predict_coefficients(model, [d_rot])[0]
+    p_rot = predict_coefficients(model, [d_rot], device=device)[0]
     coef_err = float((p_rot - rotate_coefficients(p, c.numbers, basis, R)).abs().max() / p.abs().max())
     rho = density_on_points(c.positions, c.numbers, p, basis, points)
     rho_rot = density_on_points(c.positions @ R.T, c.numbers, p_rot, basis, points @ R.T)
@@ -541,7 +549,7 @@ for c in test + large:
 model_cpu = {}
 for n_mol, c in sorted(by_size.items()):
     d = clusters_to_data([c], hp["r_max"])[0]
-    model_cpu[n_mol] = time_per_call(lambda d=d: predict_coefficients(model, [d]), calls=pick(full=10, quick=3),
+    model_cpu[n_mol] = time_per_call(lambda d=d: predict_coefficients(model, [d], device=device), calls=pick(full=10, quick=3),
                                      warmup=1, clock=time.process_time)
 ns = np.array(sorted(model_cpu))
 t_model = np.array([model_cpu[n] for n in ns])
@@ -620,14 +628,14 @@ print("atoms' own dipoles) and the density error grows: the l >= 1 functions sha
 # %% hint="# Shift d.pos and predict again; for the swap, reorder positions and numbers with a\n# permutation of atoms and compare with the blocks basis.split(p, numbers) reordered the same way." tags=["solution"]
 c = test[eval_test[-1]]
 d = clusters_to_data([c], hp["r_max"])[0]
-p = predict_coefficients(model, [d])[0]
+p = predict_coefficients(model, [d], device=device)[0]
 moved = d.clone()
 moved.pos = d.pos + torch.tensor([5.0, -5.0, 5.0])
-print(f"translation: max |change| = {float((predict_coefficients(model, [moved])[0] - p).abs().max()):.1e}")
+print(f"translation: max |change| = {float((predict_coefficients(model, [moved], device=device)[0] - p).abs().max()):.1e}")
 perm = torch.cat([torch.arange(3, 6), torch.arange(0, 3), torch.arange(6, len(c.numbers))])  # swap molecules 0, 1
 swapped = clusters_to_data([type(c)(c.positions[perm], c.numbers[perm.numpy()], c.coefficients, c.energy,
                                     c.dipole, c.eps_rho, c.n_molecules)], hp["r_max"])[0]
-p_swapped = predict_coefficients(model, [swapped])[0]
+p_swapped = predict_coefficients(model, [swapped], device=device)[0]
 blocks = basis.split(p, c.numbers)
 expected = torch.cat([blocks[int(i)] for i in perm])
 print(f"permutation: max |difference| = {float((p_swapped - expected).abs().max()):.1e}")

@@ -1,6 +1,9 @@
 # %% [markdown]
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/e3nn-materials/e3nn-materials-tutorial/blob/v0.1.0/notebooks/06_phonon_dos.ipynb)
 #
+# *On Colab, choose a GPU first: Runtime → Change runtime type → a GPU accelerator.
+# The setup cell keeps Colab's own torch and installs only what is missing.*
+#
 # # 06. Predicting phonon densities of states of crystals
 #
 # **The talk behind this notebook** (MRS Fall Meeting 2021 e3nn tutorial, recorded): Tutorial 6, by Andrejevic and Chen, the sixth video of [the recorded playlist](https://www.youtube.com/watch?v=q9EwZsHY1sk&list=PLx3xbphkO3qIlBoESkbafXaDtr0tq5iRd).
@@ -61,7 +64,7 @@ from ase import Atoms
 from ase.data import chemical_symbols
 from torch_geometric.loader import DataLoader
 
-from tutorial_utils import pick
+from tutorial_utils import cpu_threads, headline, pick
 from tutorial_utils.data import fetch
 from tutorial_utils.data.phonon import load_alloy_reference, load_phonon_dos
 from tutorial_utils.notebook_cells import show_source
@@ -74,9 +77,9 @@ from tutorial_utils.plotting import plot_history, view_structure
 from tutorial_utils.stats import mean_and_stderr
 from tutorial_utils.symmetry import random_o3, transform_atoms
 
-# The graphs here are small: one thread avoids the cost of splitting small operations
-# between threads, and is the fastest choice on a 2-core machine.
-torch.set_num_threads(1)
+# The graphs here are small: on the CPU one thread avoids the cost of splitting small operations
+# between threads (the fastest choice on a 2-core machine); a GPU keeps torch's default.
+cpu_threads(device, 1)
 
 # %% [markdown]
 # ## 1. The data: crystals and their phonon DoS
@@ -248,12 +251,12 @@ if TRAIN:
     model = build_dos_model([graphs[i] for i in train_subset], seed=0)
     t0 = time.perf_counter()
     history = train_dos_model(model, [graphs[i] for i in train_subset], [graphs[i] for i in valid_idx],
-                              max_seconds=budget_s, seed=0)
+                              max_seconds=budget_s, seed=0, device=device)
     train_seconds = time.perf_counter() - t0
     print(history.summary())
     print(f"training time: {train_seconds / 60:.1f} min on {torch.get_num_threads()} thread(s), {n_train} crystals")
 else:
-    model = pretrained()  # the state_dict, loaded with weights_only=True
+    model = pretrained(device=device)  # the state_dict, loaded with weights_only=True
     history, train_seconds = None, 0.0
     print("loaded the shipped weights")
 
@@ -293,7 +296,7 @@ if history is not None:
 y_test = np.stack([records[i].dos for i in test_idx])
 test_graphs = [graphs[i] for i in test_idx]
 t0 = time.perf_counter()
-y_pred = predict_dos(model, test_graphs)
+y_pred = predict_dos(model, test_graphs, device=device)
 direct_seconds_per_crystal = (time.perf_counter() - t0) / len(test_idx)
 metrics = dos_metrics(y_test, y_pred)
 cv_true, cv_pred = heat_capacity(freq, y_test, T=300.0), heat_capacity(freq, y_pred, T=300.0)
@@ -359,7 +362,7 @@ print("median MSE per quartile:", [f"{np.median(mse_each[m]):.4f}" for m in quar
 # %%
 print(f"this run: test MSE {metrics['mse']:.4f} +- {mse_each.std(ddof=1) / np.sqrt(len(mse_each)):.4f} "
       f"(standard error over the {len(mse_each)} test crystals)")
-shipped = predict_dos(pretrained(), test_graphs)
+shipped = predict_dos(pretrained(device=device), test_graphs, device=device)
 print(f"the shipped weights (pretrained()) on the same test set: MSE {dos_metrics(y_test, shipped)['mse']:.4f}")
 
 # %%
@@ -410,7 +413,7 @@ worst = 0.0
 for n in test_idx[:n_check]:
     variants = cell_variants(records[n].atoms)
     variants["rotated supercell"] = transform_atoms(variants["supercell"], random_o3(dtype=torch.float64))
-    preds = {name: predict_dos(model, [crystal_to_data(a, r_max)]) for name, a in variants.items()}
+    preds = {name: predict_dos(model, [crystal_to_data(a, r_max)], device=device) for name, a in variants.items()}
     diffs = {name: float(np.abs(p - preds["input"]).max()) for name, p in preds.items()}
     worst = max(worst, *diffs.values())
     sizes = ", ".join(f"{name} {len(a)}" for name, a in variants.items())
@@ -444,13 +447,13 @@ print(f"{len(unseen_idx)} crystals contain Ge, Pd or Hf; the other {len(rest)} s
 train_gen = [graphs[k] for k in tr[:pick(full=len(tr), quick=300)]]
 model_gen = build_dos_model(train_gen, seed=1)
 history_gen = train_dos_model(model_gen, train_gen, [graphs[k] for k in va], max_seconds=pick(full=150.0, quick=15.0),
-                              seed=1)
+                              seed=1, device=device)
 print(history_gen.summary())
 
 # %%
 gen = {}
 for name, idx in [("ordinary test set", te), ("crystals with Ge, Pd or Hf", unseen_idx)]:
-    y, p = np.stack([records[k].dos for k in idx]), predict_dos(model_gen, [graphs[k] for k in idx])
+    y, p = np.stack([records[k].dos for k in idx]), predict_dos(model_gen, [graphs[k] for k in idx], device=device)
     m = dos_metrics(y, p)
     cv_err = np.abs(heat_capacity(freq, y) - heat_capacity(freq, p)).mean()
     gen[name] = m | {"cv_mae": cv_err}
@@ -499,13 +502,13 @@ assert np.allclose(alloy_freq, freq)
 # %%
 x_values = np.round(np.linspace(0.0, 1.0, 21), 2)  # includes 0.75
 alloys = [vegard_alloy(mg3sb2, mg3bi2, x) for x in x_values]
-alloy_dos = predict_dos(model, [crystal_to_data(a, r_max, site_species=sp) for a, sp in alloys])
+alloy_dos = predict_dos(model, [crystal_to_data(a, r_max, site_species=sp) for a, sp in alloys], device=device)
 alloy_nu = average_frequency(freq, alloy_dos)
 k75 = list(x_values).index(0.75)
 # two simpler guesses on the same footing: no lattice change (the Mg3Sb2 cell at x = 0.75) and
 # the DFPT DoS of pure Mg3Sb2 itself
 _, species75 = alloys[k75]
-fixed_cell = predict_dos(model, [crystal_to_data(mg3sb2, r_max, site_species=species75)])[0]
+fixed_cell = predict_dos(model, [crystal_to_data(mg3sb2, r_max, site_species=species75)], device=device)[0]
 alloy_check = {"virtual crystal, Vegard cell": alloy_dos[k75], "virtual crystal, Mg3Sb2 cell": fixed_cell,
                "DFPT Mg3Sb2 (x = 0)": by_id["mp-2646"].dos}
 for name, d in alloy_check.items():
@@ -581,7 +584,7 @@ try:
     with warnings.catch_warnings():
         # torch.load inside sevenn warns about its own checkpoint format; the file ships in the wheel
         warnings.simplefilter("ignore")
-        calculator = SevenNetCalculator("7net-0", device="cpu")
+        calculator = SevenNetCalculator("7net-0", device=device)
     have_sevennet = True
 except ImportError as exc:
     have_sevennet = False
@@ -700,6 +703,7 @@ print(f"6. {alloy_formula}: MSE of the virtual-crystal prediction against the co
 for name, row in summary_7net.items():
     if not name.startswith("_"):
         print(f"7. loaded, {n_7net} crystals: {name}: MSE {row['mse'][0]:.4f} +- {row['mse'][1]:.4f}")
+headline("test MSE of the DoS (element-stratified split)", metrics["mse"])
 
 # %% [markdown]
 # - A crystal becomes a periodic graph whose nodes carry an element (or composition) vector
@@ -758,7 +762,7 @@ k, rb = chemical_symbols.index("K"), chemical_symbols.index("Rb")
 fractions = np.linspace(0, 1, 6)
 sweep = [crystal_to_data(kcl, r_max, site_species=[{k: 1 - q, rb: q} if z == k else {int(z): 1.0} for z in kcl.numbers])
          for q in fractions]
-for q, nu in zip(fractions, average_frequency(freq, predict_dos(model, sweep))):
+for q, nu in zip(fractions, average_frequency(freq, predict_dos(model, sweep, device=device))):
     print(f"Rb fraction {q:.1f}: mean frequency {nu:.1f} cm^-1")
 
 # %% [markdown]
