@@ -16,6 +16,15 @@ pool, ``split_indices(seed=0)``); errors on the held-out sets ``ethanol_test`` (
 * ``cosine_time_ema``: and an exponential moving average of the weights (decay 0.999);
 * ``cosine_time_b20``: batches of 20 frames (fewer, larger steps) with learning rate 1e-2.
 
+The capacity sweep (issue 16, item 1) keeps ``cosine_time_b20``'s recipe and changes one
+architecture setting of ``MODEL_HPARAMS`` (``mul`` 16, ``l_max`` 1, no parity) at a time:
+``b20_mul32`` (twice the channels), ``b20_lmax2`` (l up to 2), ``b20_parity`` (parity-resolved
+irreps); then ``b20_mul32_lmax2``, the two that helped, together. A bigger model takes fewer
+steps in the same budget, so this measures capacity at this budget; and other jobs on the machine
+take steps away too (each run records its steps), so compare runs made under the same load.
+``--seeds 0 1`` trains every variant with two seeds (initialisation and batch order; the split
+is notebook 04's).
+
 The validation force MAE over the last epochs shows whether a run reached a plateau. Results
 go to ``data/ethanol/potential_budget.json`` (one entry per variant, written as each finishes).
 """
@@ -42,7 +51,16 @@ VARIANTS: dict[str, dict] = {
     "cosine_time": {"schedule": "cosine_time"},
     "cosine_time_ema": {"schedule": "cosine_time", "ema_decay": 0.999},
     "cosine_time_b20": {"schedule": "cosine_time", "batch_size": 20, "lr": 1e-2},
+    "b20_mul32": {"schedule": "cosine_time", "batch_size": 20, "lr": 1e-2, "model": {"mul": 32}},
+    "b20_lmax2": {"schedule": "cosine_time", "batch_size": 20, "lr": 1e-2, "model": {"l_max": 2}},
+    "b20_parity": {"schedule": "cosine_time", "batch_size": 20, "lr": 1e-2, "model": {"parity": True}},
+    "b20_mul32_lmax2": {"schedule": "cosine_time", "batch_size": 20, "lr": 1e-2, "model": {"mul": 32, "l_max": 2}},
 }
+
+
+def run_key(variant: str, budget: float, seed: int) -> str:
+    """The results entry of one run: ``variant/budget`` for seed 0, ``variant/budget/seed<k>`` else."""
+    return f"{variant}/{budget:g}" + (f"/seed{seed}" if seed else "")
 
 
 def run_variant(name: str, budget: float, seed: int = 0) -> dict:
@@ -62,19 +80,22 @@ def run_variant(name: str, budget: float, seed: int = 0) -> dict:
         train_potential,
     )
 
-    spec = dict(VARIANTS[name])
+    spec = {k: v for k, v in VARIANTS[name].items() if k != "model"}
+    architecture = dict(VARIANTS[name].get("model", {}))
     pool = load_frames(fetch("ethanol_train"))
     train_idx, valid_idx, _ = split_indices(len(pool), 900, 100, 0, seed=0)  # as notebook 04 (full mode)
     train_data = frames_to_data(pool, MODEL_HPARAMS["r_max"], train_idx)
     valid_data = frames_to_data(pool, MODEL_HPARAMS["r_max"], valid_idx)
-    model = build_potential(list(ETHANOL_SPECIES), train_data, seed=seed)
+    model = build_potential(list(ETHANOL_SPECIES), train_data, seed=seed, **architecture)
+    n_parameters = sum(p.numel() for p in model.parameters() if p.requires_grad)
     epochs = int(spec.pop("epochs", 100_000))
     t0 = time.perf_counter()
     history = train_potential(model, train_data, valid_data, epochs=epochs, seed=seed, max_seconds=budget, **spec)
     seconds = time.perf_counter() - t0
     errors = {f"ethanol_{name}": {k: round(v, 3) for k, v in e.items()} for name, e in held_out_errors(model).items()}
     valid_force = [round(v, 2) for v in history.valid_metrics.get("force_mae_meV_per_A", [])]
-    return {"variant": name, "settings": VARIANTS[name], "budget_s": budget, "train_seconds": round(seconds, 1),
+    return {"variant": name, "settings": VARIANTS[name], "seed": seed, "parameters": n_parameters,
+            "budget_s": budget, "train_seconds": round(seconds, 1),
             "epochs": history.epochs, "steps": history.steps, "best_epoch": history.best_epoch + 1,
             "valid_loss": [round(v, 6) for v in history.valid_loss], "valid_force_mae": valid_force,
             "errors": errors}
@@ -84,21 +105,23 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS))
     parser.add_argument("--budget", type=float, default=600.0, help="wall-clock seconds per model")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args(argv)
     results = json.loads(args.out.read_text()) if args.out.is_file() else {"runs": {}}
-    todo = [v for v in args.variants if f"{v}/{args.budget:g}" not in results["runs"]]
-    print(f"{len(todo)} variant(s) to train, {args.budget:.0f} s each, {args.jobs} side by side", flush=True)
+    todo = [(v, s) for s in args.seeds for v in args.variants if run_key(v, args.budget, s) not in results["runs"]]
+    print(f"{len(todo)} run(s) to train, {args.budget:.0f} s each, {args.jobs} side by side", flush=True)
     with ProcessPoolExecutor(max_workers=max(1, args.jobs), mp_context=get_context("spawn")) as pool:
-        futures = [pool.submit(run_variant, v, args.budget) for v in todo]
+        futures = [pool.submit(run_variant, v, args.budget, s) for v, s in todo]
         for fut in as_completed(futures):
             run = fut.result()
-            results["runs"][f"{run['variant']}/{args.budget:g}"] = run
+            results["runs"][run_key(run["variant"], args.budget, run["seed"])] = run
             results["made_utc"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
             write_json_atomically(args.out, results, sort_keys=False)
             e = run["errors"]["ethanol_test"]
-            print(f"{run['variant']:16s}: {run['steps']} steps, best epoch {run['best_epoch']} of {run['epochs']}; "
+            print(f"{run['variant']:16s} seed {run['seed']}: {run['parameters']} parameters, {run['steps']} steps, "
+                  f"best epoch {run['best_epoch']} of {run['epochs']}; "
                   f"test force MAE {e['force_mae_meV_per_A']:.1f} meV/Å, energy {e['energy_mae_meV_per_atom']:.2f} "
                   "meV/atom", flush=True)
     print(f"\n{'variant/budget':22s} {'steps':>6s} {'test F':>8s} {'test E':>7s} {'t300 F':>8s} {'t700 F':>8s} "

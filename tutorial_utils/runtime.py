@@ -113,7 +113,7 @@ def move_model(model: torch.nn.Module, device: torch.device | str | None = None)
     where the notebook's ``setup()`` said, and ``device=None`` keeps the model where it is."""
     if device is not None:
         model.to(device)
-    tensor = next(iter(model.parameters()), None)
+    tensor: torch.Tensor | None = next(iter(model.parameters()), None)
     if tensor is None:
         tensor = next(iter(model.buffers()), None)
     return tensor.device if tensor is not None else torch.device(device or "cpu")

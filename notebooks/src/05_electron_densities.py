@@ -337,7 +337,7 @@ if is_quick():
 train_data, valid_data = clusters_to_data(train_clusters, hp["r_max"]), clusters_to_data(valid_clusters, hp["r_max"])
 if TRAIN:
     model.fit_normalisation(train_data, reference=free_atoms if DENSITY_TRAIN["reference"] == "atoms" else None)
-    budget_s = pick(full=DENSITY_TRAIN["max_seconds"], quick=40.0)  # wall-clock budget, cosine over it
+    budget_s = pick(full=DENSITY_TRAIN["max_seconds"], quick=15.0)  # wall-clock budget, cosine over it
     t0 = time.perf_counter()
     history = train_density_model(model, train_data, valid_data, epochs=100_000, lr=DENSITY_TRAIN["lr"],
                                   batch_size=DENSITY_TRAIN["batch_size"], metric=DENSITY_TRAIN["metric"], seed=0,

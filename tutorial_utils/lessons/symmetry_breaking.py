@@ -159,7 +159,7 @@ def fit_deformer(model: Deformer, start: torch.Tensor, target: torch.Tensor, ste
         opt.step()
         sched.step()
         losses.append(float(loss.detach()))
-    result = {"loss": losses, "seconds": time.perf_counter() - t0}
+    result: dict[str, list[float] | float] = {"loss": losses, "seconds": time.perf_counter() - t0}
     if device is not None:
         model.to(home)
     return result

@@ -59,14 +59,15 @@ def build_potential(species: Sequence[int], train_data: Sequence[Data], seed: in
 def train_potential(model: EquivariantPotential, train_data: Sequence[Data], valid_data: Sequence[Data],
                     epochs: int, seed: int = 0, checkpoint: str | Path | None = None,
                     max_seconds: float | None = None, schedule: str = "cosine", ema_decay: float | None = None,
-                    device: torch.device | str = "cpu", **train_hparams):
+                    device: torch.device | str = "cpu", patience: int | None = None, **train_hparams):
     """Train on energies and forces with :func:`tutorial_utils.training.train`; returns its
     ``History``. An epoch is ``frames_per_epoch`` frames drawn with replacement from
     ``train_data`` (``TRAIN_HPARAMS`` updated by ``train_hparams``), so the number of
     gradient steps does not depend on the training-set size. ``schedule="cosine_time"`` spans
     the wall-clock budget ``max_seconds`` instead of ``epochs`` (then an upper bound), and
-    ``ema_decay`` keeps a moving average of the weights (see ``train``). The model and every
-    batch are moved to ``device``."""
+    ``ema_decay`` keeps a moving average of the weights and ``patience`` stops after that many
+    epochs without a better validation loss (see ``train``). The model and every batch are moved
+    to ``device``."""
     from torch.utils.data import RandomSampler
     from torch_geometric.loader import DataLoader
 
@@ -86,7 +87,7 @@ def train_potential(model: EquivariantPotential, train_data: Sequence[Data], val
     loss_fn = energy_force_loss(hp["energy_weight"], hp["force_weight"])
     return train(model, loss_fn, train_loader, valid_loader, epochs=epochs, lr=hp["lr"], schedule=schedule,
                  seed=seed, eval_grad=True, checkpoint=checkpoint, max_seconds=max_seconds, ema_decay=ema_decay,
-                 device=device)
+                 device=device, patience=patience)
 
 
 def predict(model: EquivariantPotential, data_list: Sequence[Data], batch_size: int = 50,
