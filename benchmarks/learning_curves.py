@@ -56,20 +56,15 @@ BATCH_SIZE, LR, FRAMES_PER_EPOCH = 20, 1e-2, 1000
 PARAMETER_TOLERANCE = 0.10
 
 
-def count_parameters(model) -> int:
-    """Trainable parameters of a model."""
-    return sum(p.numel() for p in model.parameters() if p.requires_grad)
-
-
 def matched_invariant_mul(target: int, species, data) -> tuple[int, int]:
     """The ``mul`` of the ``l_max = 0`` network whose parameter count is closest to ``target``
     (searched over 16-128); returns ``(mul, parameters)``; raises if it is not within 10 %."""
     from tutorial_utils.potential import build_potential
+    from tutorial_utils.training import count_parameters
 
-    best = min((abs(count_parameters(build_potential(species, data, l_max=0, mul=m)) - target), m)
-                for m in range(16, 129))
-    mul = best[1]
-    n = count_parameters(build_potential(species, data, l_max=0, mul=mul))
+    counts = {m: count_parameters(build_potential(species, data, l_max=0, mul=m)) for m in range(16, 129)}
+    mul = min(counts, key=lambda m: abs(counts[m] - target))
+    n = counts[mul]
     if abs(n - target) > PARAMETER_TOLERANCE * target:
         raise RuntimeError(f"no l_max = 0 width matches {target} parameters within 10 % (closest: {n})")
     return mul, n
@@ -106,6 +101,7 @@ def run_one(kind: str, n_frames: int, seed: int, steps_at_25: int, factor: int =
         split_indices,
         train_potential,
     )
+    from tutorial_utils.training import count_parameters
 
     pool = load_frames(fetch("ethanol_train"))
     train_idx, valid_idx, _ = split_indices(len(pool), 900, 100, 0, seed=0)  # as notebook 04 (full mode)

@@ -156,6 +156,7 @@ def worker_ours(workdir: Path, seconds: float, seed: int, together: bool) -> dic
     import torch
 
     from tutorial_utils.potential import FrameSet, build_potential, frames_to_data, predict, train_potential
+    from tutorial_utils.training import count_parameters
 
     _one_thread()
     split = read_split(workdir)
@@ -169,7 +170,7 @@ def worker_ours(workdir: Path, seconds: float, seed: int, together: bool) -> dic
     train_data, valid_data, test_data = data("train"), data("valid"), data("test")
     species = sorted(set(split["numbers"].tolist()))
     model = build_potential(species, train_data, seed=seed, r_max=R_MAX)
-    n_params = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    n_params = count_parameters(model)
     frames_per_epoch = len(train_data)
     # train_potential follows a cosine schedule over `epochs`; so many epochs that the learning
     # rate stays at LR within the budget (the budget, not the epoch count, ends the run)

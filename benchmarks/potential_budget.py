@@ -79,6 +79,7 @@ def run_variant(name: str, budget: float, seed: int = 0) -> dict:
         split_indices,
         train_potential,
     )
+    from tutorial_utils.training import count_parameters
 
     spec = {k: v for k, v in VARIANTS[name].items() if k != "model"}
     architecture = dict(VARIANTS[name].get("model", {}))
@@ -87,7 +88,7 @@ def run_variant(name: str, budget: float, seed: int = 0) -> dict:
     train_data = frames_to_data(pool, MODEL_HPARAMS["r_max"], train_idx)
     valid_data = frames_to_data(pool, MODEL_HPARAMS["r_max"], valid_idx)
     model = build_potential(list(ETHANOL_SPECIES), train_data, seed=seed, **architecture)
-    n_parameters = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    n_parameters = count_parameters(model)
     epochs = int(spec.pop("epochs", 100_000))
     t0 = time.perf_counter()
     history = train_potential(model, train_data, valid_data, epochs=epochs, seed=seed, max_seconds=budget, **spec)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import sys
 from datetime import UTC, datetime
@@ -27,7 +26,7 @@ import nbformat
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 sys.path.insert(0, str(ROOT))
-from run_notebooks import execute, notebook_paths  # noqa: E402
+from run_notebooks import execute, notebook_paths, set_environment  # noqa: E402
 
 from tutorial_utils.runtime import HEADLINE_PREFIX  # noqa: E402
 
@@ -107,9 +106,7 @@ def main(argv: list[str] | None = None) -> int:
         gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none (CPU, --allow-cpu)"
     else:
         gpu = require_cuda()
-    os.environ["TUTORIAL_QUICK"] = "1" if args.quick else "0"
-    os.environ["TUTORIAL_PROGRESS"] = "0"
-    os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+    set_environment(args.quick)
     executed = args.out.parent / "gpu_executed"
     executed.mkdir(parents=True, exist_ok=True)
     results: dict = {"gpu": gpu, "mode": "quick" if args.quick else "full", "notebooks": {}}

@@ -88,6 +88,14 @@ def execute(path: Path, out_dir: Path, timeout: int) -> tuple[nbformat.NotebookN
     return nb, time.perf_counter() - t0
 
 
+def set_environment(quick: bool) -> None:
+    """The environment every scripted run needs: quick or full mode, no progress bars (stored
+    outputs hold no progress-bar noise), no debugger file-validation warnings."""
+    os.environ["TUTORIAL_QUICK"] = "1" if quick else "0"
+    os.environ["TUTORIAL_PROGRESS"] = "0"
+    os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+
+
 def load_make_slides():
     """scripts/make_slides.py as a module: the offline HTML page and its assets live there,
     beside the decks that share them."""
@@ -110,9 +118,7 @@ def main() -> int:
     if args.store and args.quick:
         parser.error("stored outputs must come from a full-mode run; drop --quick")
 
-    os.environ["TUTORIAL_QUICK"] = "1" if args.quick else "0"
-    os.environ["TUTORIAL_PROGRESS"] = "0"
-    os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+    set_environment(args.quick)
     out = Path(args.out)
     (out / "executed").mkdir(parents=True, exist_ok=True)
     (out / "html").mkdir(parents=True, exist_ok=True)

@@ -31,7 +31,7 @@ from .runtime import seed_everything
 # (model, batch) -> (loss, metrics); the model argument is whatever model train() is given
 LossFn = Callable[[Any, Any], tuple[torch.Tensor, dict[str, float]]]
 
-__all__ = ["History", "evaluate", "progress_enabled", "train"]
+__all__ = ["History", "count_parameters", "evaluate", "progress_enabled", "train"]
 
 
 @dataclass
@@ -68,6 +68,11 @@ class History:
             f"best epoch {self.best_epoch + 1} with validation loss {self.best_valid_loss:.4g}, "
             f"{self.steps} steps, {self.total_seconds:.1f} s" + (f" on {self.device}" if self.device else "")
         )
+
+
+def count_parameters(model: torch.nn.Module) -> int:
+    """The number of trainable parameters (those with ``requires_grad``) of ``model``."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
 def progress_enabled() -> bool:
