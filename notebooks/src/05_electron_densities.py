@@ -353,6 +353,10 @@ else:
     print("loaded the shipped weights")
 
 # %% [markdown]
+# The best epoch printed above lies among the last few of the run, so the validation error was
+# still falling when the budget ran out: at this budget the model is not converged. How much a
+# longer budget (or a GPU, in the same time) would lower the errors below is not measured here.
+#
 # ## 5. How good is the predicted density?
 #
 # For each held-out cluster, on its integration grid:
