@@ -370,18 +370,48 @@ def test_shipped_checkpoint_loads_and_is_trained():
     assert trained["force_mae_meV_per_A"] < 150 and trained["energy_mae_meV_per_atom"] < 10
 
 
-@pytest.mark.skipif(not SHIPPED.exists(), reason="no shipped checkpoint yet")
-def test_pretrained_gives_the_recorded_held_out_errors():
-    """``pretrained()`` returns the shipped model (state_dict, weights_only) with the held-out
-    errors data/ethanol/train_potential.py recorded when it made the weights."""
+@pytest.mark.parametrize("labels", ["dft", "xtb"])
+def test_pretrained_gives_the_recorded_held_out_errors(labels):
+    """``pretrained(labels=...)`` returns the shipped model (state_dict, weights_only) trained on
+    those labels, with the held-out errors data/ethanol/train_potential.py recorded against the
+    same labels when it made the weights."""
     import json
 
-    from tutorial_utils.potential import MODEL_HPARAMS, mean_absolute_errors, pretrained
+    from tutorial_utils.potential import MODEL_HPARAMS, label_keys, mean_absolute_errors, pretrained
 
-    recorded = json.loads(SHIPPED.with_suffix(".json").read_text())["errors"]["test"]
-    model = pretrained()
+    stem = "ethanol_potential" if labels == "dft" else f"ethanol_potential_{labels}"
+    card = json.loads((SHIPPED.parent / f"{stem}.json").read_text())
+    assert card.get("labels", "dft") == labels
+    model = pretrained(labels=labels)
     assert not model.training and model.species == [1, 6, 8]
-    frames = load_frames(SHIPPED.parent / "ethanol_test.npz")
+    energy_key, forces_key = label_keys(labels)
+    frames = load_frames(SHIPPED.parent / "ethanol_test.npz", energy_key=energy_key, forces_key=forces_key)
     got = mean_absolute_errors(model, frames_to_data(frames, MODEL_HPARAMS["r_max"]))
-    for key, value in recorded.items():
+    for key, value in card["errors"]["test"].items():
         assert abs(got[key] - value) < 2e-3, (key, got[key], value)  # recorded to 3 decimals
+
+
+def test_the_two_shipped_models_differ_where_their_labels_do():
+    """The xTB-trained copy is closer to the xTB forces and the DFT-trained model to the DFT
+    forces: each learned its own surface (the like-for-like MD check relies on this)."""
+    from tutorial_utils.potential import MODEL_HPARAMS, label_keys, mean_absolute_errors, pretrained
+
+    errors = {}
+    for model_labels in ("dft", "xtb"):
+        model = pretrained(labels=model_labels)
+        for data_labels in ("dft", "xtb"):
+            energy_key, forces_key = label_keys(data_labels)
+            frames = load_frames(SHIPPED.parent / "ethanol_test.npz", energy_key=energy_key, forces_key=forces_key)
+            data = frames_to_data(frames, MODEL_HPARAMS["r_max"], range(40))
+            errors[model_labels, data_labels] = mean_absolute_errors(model, data)["force_mae_meV_per_A"]
+    assert errors["xtb", "xtb"] < errors["dft", "xtb"]
+    assert errors["dft", "dft"] < errors["xtb", "dft"]
+
+
+def test_unknown_labels_say_what_to_choose():
+    from tutorial_utils.potential import held_out_errors, label_keys, pretrained
+
+    for call in (lambda: label_keys("ccsd"), lambda: pretrained(labels="ccsd"),
+                 lambda: held_out_errors(None, labels="ccsd")):  # type: ignore[arg-type]
+        with pytest.raises(ValueError, match=r"unknown labels 'ccsd'.*\['dft', 'xtb'\]"):
+            call()

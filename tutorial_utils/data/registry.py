@@ -90,9 +90,12 @@ PROJECT_FILES: dict[str, dict[str, tuple[str, str]]] = {
                               "energy + forces call of the potential, GFN2-xTB and DFT for 1-64 ethanol molecules"),
         "ethanol_potential.pt": ("ethanol_potential", "trained weights (state_dict) of notebook 04's "
                                  "potential, made by data/ethanol/train_potential.py"),
+        "ethanol_potential_xtb.pt": ("ethanol_potential_xtb", "trained weights (state_dict) of the same potential "
+                                     "trained on the GFN2-xTB labels (the like-for-like MD check), made by "
+                                     "data/ethanol/train_potential.py --labels xtb"),
         "learning_curves.json": ("ethanol_learning_curves", "results of benchmarks/learning_curves.py: test force "
                                  "MAE of the equivariant and a parameter-matched invariant potential trained "
-                                 "to convergence on 25-900 frames, 2 seeds"),
+                                 "on 25-900 frames (steps growing with the size; not converged), 2 seeds"),
     },
     # notebook 05: GFN2-xTB droplet geometries, PBE0/def2-SVP densities fitted onto def2-universal-jfit
     "water": {

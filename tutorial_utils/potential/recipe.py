@@ -17,8 +17,9 @@ from ..nn import average_num_neighbors
 from .loss import energy_force_loss, fit_energy_reference
 from .model import EquivariantPotential
 
-__all__ = ["BUDGET_TRAINING", "ETHANOL_SPECIES", "HELD_OUT_SETS", "MODEL_HPARAMS", "TRAIN_HPARAMS", "build_potential",
-           "frames_for_error", "held_out_errors", "mean_absolute_errors", "predict", "pretrained", "train_potential"]
+__all__ = ["BUDGET_TRAINING", "ETHANOL_SPECIES", "HELD_OUT_SETS", "LABELS", "MODEL_HPARAMS", "TRAIN_HPARAMS",
+           "build_potential", "frames_for_error", "held_out_errors", "label_keys", "mean_absolute_errors", "predict",
+           "pretrained", "train_potential"]
 
 
 #: The architecture of notebook 04 (and of the shipped checkpoint), r_max in Å. Kept after the
@@ -131,16 +132,33 @@ def mean_absolute_errors(model: EquivariantPotential, data_list: Sequence[Data],
 HELD_OUT_SETS = ("test", "t300", "t700")
 
 
-def held_out_errors(model: EquivariantPotential, device: torch.device | str | None = None
-                    ) -> dict[str, dict[str, float]]:
+#: The two label sets the ethanol files carry: {labels: (energy key, forces key)}. "dft" is
+#: PBE/def2-SVP (what notebook 04 trains on); "xtb" is GFN2-xTB, the method that ran the MD, so
+#: a model trained on it can be compared with the xTB trajectories like for like.
+LABELS: dict[str, tuple[str, str]] = {"dft": ("energy", "forces"), "xtb": ("energy_xtb", "forces_xtb")}
+
+
+def label_keys(labels: str) -> tuple[str, str]:
+    """The ``(energy_key, forces_key)`` of ``labels`` ("dft" or "xtb") for ``load_frames``."""
+    if labels not in LABELS:
+        raise ValueError(f"unknown labels {labels!r}: choose one of {sorted(LABELS)} "
+                         "('dft' for PBE/def2-SVP, 'xtb' for GFN2-xTB)")
+    return LABELS[labels]
+
+
+def held_out_errors(model: EquivariantPotential, device: torch.device | str | None = None,
+                    labels: str = "dft") -> dict[str, dict[str, float]]:
     """:func:`mean_absolute_errors` of ``model`` on each of ``HELD_OUT_SETS`` (fetched and checked
-    through the registry): ``{name: {"energy_mae_meV_per_atom": ..., "force_mae_meV_per_A": ...}}``."""
+    through the registry) against ``labels`` ("dft" or "xtb"):
+    ``{name: {"energy_mae_meV_per_atom": ..., "force_mae_meV_per_A": ...}}``."""
     from ..data import fetch
     from .data import frames_to_data, load_frames
 
+    energy_key, forces_key = label_keys(labels)
     r_max = float(model.r_max)
-    return {name: mean_absolute_errors(model, frames_to_data(load_frames(fetch(f"ethanol_{name}")), r_max), device)
-            for name in HELD_OUT_SETS}
+    return {name: mean_absolute_errors(model, frames_to_data(load_frames(
+        fetch(f"ethanol_{name}"), energy_key=energy_key, forces_key=forces_key), r_max), device)
+        for name in HELD_OUT_SETS}
 
 
 def frames_for_error(sizes: Sequence[float], errors_: Sequence[float], target: float) -> tuple[float, bool]:
@@ -167,13 +185,17 @@ def frames_for_error(sizes: Sequence[float], errors_: Sequence[float], target: f
 ETHANOL_SPECIES = (1, 6, 8)
 
 
-def pretrained(device: str | torch.device = "cpu") -> EquivariantPotential:
-    """The potential shipped with notebook 04 (``data/ethanol/ethanol_potential.pt``, made by
-    ``data/ethanol/train_potential.py`` with ``MODEL_HPARAMS``; its settings and held-out errors
-    are in ``ethanol_potential.json``): a ``state_dict`` loaded with ``weights_only=True``, in
-    evaluation mode on ``device``, ready for :class:`~tutorial_utils.potential.EquivariantCalculator`."""
+def pretrained(device: str | torch.device = "cpu", labels: str = "dft") -> EquivariantPotential:
+    """The potential shipped with notebook 04, trained on ``labels``: "dft" (PBE/def2-SVP,
+    ``data/ethanol/ethanol_potential.pt``) or "xtb" (GFN2-xTB, ``ethanol_potential_xtb.pt``, for
+    the like-for-like MD check), both made by ``data/ethanol/train_potential.py`` with
+    ``MODEL_HPARAMS``; settings and held-out errors are in the ``.json`` beside each. A
+    ``state_dict`` loaded with ``weights_only=True``, in evaluation mode on ``device``, ready for
+    :class:`~tutorial_utils.potential.EquivariantCalculator`."""
     from ..data import fetch
 
+    label_keys(labels)  # a clear error for unknown labels
+    name = "ethanol_potential" if labels == "dft" else f"ethanol_potential_{labels}"
     model = EquivariantPotential(ETHANOL_SPECIES, **MODEL_HPARAMS)
-    model.load_state_dict(torch.load(fetch("ethanol_potential"), weights_only=True, map_location=device))
+    model.load_state_dict(torch.load(fetch(name), weights_only=True, map_location=device))
     return model.to(device).eval()
