@@ -23,6 +23,10 @@ cannot change the tutorial's pinned packages; the script was written against neq
     venv-nequip/bin/pip install nequip==0.19.1 -c constraints.txt   # keeps torch at 2.13.0
     venv-nequip/bin/pip install -e . -c constraints.txt
     venv-nequip/bin/python benchmarks/nequip_compare.py [--seconds 120] [--n-train 200]
+    venv-nequip/bin/python benchmarks/nequip_compare.py --n-train 900 --n-valid 100 --seconds 600 --sequential
+
+Each run's table, settings, versions and the machine's load are added to
+``data/ethanol/nequip_compare.json`` under ``"<frames>/<seconds>s/seed<k>"`` (``--out`` to change).
 
 Without nequip the script prints how to install it and returns (a skip, not a failure).
 
@@ -52,6 +56,7 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE.parent / "data" / "ethanol"
+OUT = DATA / "nequip_compare.json"  # results, one entry per training size, budget and seed
 NEQUIP_VERSION = "0.19.1"  # the version this script was written and checked against
 
 R_MAX = 4.0  # Å
@@ -404,6 +409,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sequential", action="store_true",
                         help="train one model after the other (default: both at once, one thread each, "
                              "so that both see the same load on a shared machine)")
+    parser.add_argument("--out", type=Path, default=OUT,
+                        help="JSON the results are added to (one entry per size, budget and seed; default "
+                             "data/ethanol/nequip_compare.json); --out '' writes none")
     parser.add_argument("--worker", choices=["ours", "nequip"], help=argparse.SUPPRESS)
     parser.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--together", action="store_true", help=argparse.SUPPRESS)
@@ -433,6 +441,21 @@ def main(argv: list[str] | None = None) -> int:
         results = run_workers(workdir, args.seconds, args.seed, together)
         load1, elapsed = os.getloadavg()[0], time.perf_counter() - t0
     _print_table(results, counts, args.seconds)
+    if str(args.out):
+        key = f"{counts['train']}/{args.seconds:.0f}s/seed{args.seed}"
+        entry = {"counts": counts, "seconds": args.seconds, "seed": args.seed, "versions": versions,
+                 "settings": {"lr": LR, "batch_size": BATCH_SIZE, "energy_weight": ENERGY_WEIGHT,
+                              "force_weight": FORCE_WEIGHT, "grad_clip": GRAD_CLIP, "r_max": R_MAX,
+                              "threads": 1, "together": together},
+                 "load_average": [round(load0, 2), round(load1, 2)],
+                 "made_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                 "ours": results[0], "nequip": results[1]}
+        old = json.loads(args.out.read_text()) if args.out.is_file() else {}
+        old[key] = entry
+        tmp_out = args.out.with_suffix(".json.tmp")
+        tmp_out.write_text(json.dumps(old, indent=1, sort_keys=True) + "\n")
+        tmp_out.replace(args.out)  # atomic: a stopped run never leaves half a file
+        print(f"  results added to {args.out} as {key!r}")
     print(f"  run: both models trained {'at the same time' if together else 'one after the other'}, "
           f"{elapsed:.0f} s in all; {os.cpu_count()} CPU(s), load average {load0:.1f} before and "
           f"{load1:.1f} after. CPU share = CPU seconds / wall seconds of training: below 1, other "
