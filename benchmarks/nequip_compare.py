@@ -55,6 +55,9 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))  # tools/ (authoring helpers), also when the package is not installed
+from tools.datagen import write_json_atomically  # noqa: E402
+
 DATA = HERE.parent / "data" / "ethanol"
 OUT = DATA / "nequip_compare.json"  # results, one entry per training size, budget and seed
 NEQUIP_VERSION = "0.19.1"  # the version this script was written and checked against
@@ -452,9 +455,7 @@ def main(argv: list[str] | None = None) -> int:
                  "ours": results[0], "nequip": results[1]}
         old = json.loads(args.out.read_text()) if args.out.is_file() else {}
         old[key] = entry
-        tmp_out = args.out.with_suffix(".json.tmp")
-        tmp_out.write_text(json.dumps(old, indent=1, sort_keys=True) + "\n")
-        tmp_out.replace(args.out)  # atomic: a stopped run never leaves half a file
+        write_json_atomically(args.out, old)  # a stopped run never leaves half a file
         print(f"  results added to {args.out} as {key!r}")
     print(f"  run: both models trained {'at the same time' if together else 'one after the other'}, "
           f"{elapsed:.0f} s in all; {os.cpu_count()} CPU(s), load average {load0:.1f} before and "

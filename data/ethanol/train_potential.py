@@ -30,6 +30,7 @@ from tutorial_utils.potential import (  # noqa: E402
     MODEL_HPARAMS,
     TRAIN_HPARAMS,
     build_potential,
+    checkpoint_name,
     frames_to_data,
     held_out_errors,
     label_keys,
@@ -53,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     energy_key, forces_key = label_keys(args.labels)
-    stem = "ethanol_potential" if args.labels == "dft" else f"ethanol_potential_{args.labels}"
+    stem = checkpoint_name(args.labels)
     pool = load_frames(HERE / "ethanol_train.npz", energy_key=energy_key, forces_key=forces_key)
     species = sorted(set(pool.numbers.tolist()))
     n_train = len(pool) - N_VALID

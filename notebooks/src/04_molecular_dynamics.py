@@ -73,7 +73,7 @@ from tutorial_utils.notebook_cells import show_source
 from tutorial_utils.plotting import parity_plot, plot_history, view_structure
 from tutorial_utils.nn import BesselBasis, EquivariantBackbone, InteractionBlock, PolynomialCutoff
 from tutorial_utils.potential import (BUDGET_TRAINING, MODEL_HPARAMS, TRAIN_HPARAMS, EquivariantCalculator,
-                                      EquivariantPotential, build_potential, frames_to_data, load_frames,
+                                      EquivariantPotential, build_potential, frames_to_data, label_keys, load_frames,
                                       mean_absolute_errors, predict, pretrained, split_indices, train_potential)
 from tutorial_utils.symmetry import assert_equivariant, default_dtype
 
@@ -562,7 +562,8 @@ for fixcm in [True, False]:
 
 # %%
 model_xtb = pretrained(device=device, labels="xtb")  # LOADED: trained on the xTB labels, 300 s budget
-test_xtb = frames_to_data(load_frames(fetch("ethanol_test"), energy_key="energy_xtb", forces_key="forces_xtb"), r_max,
+energy_key, forces_key = label_keys("xtb")  # the xTB columns of the same files
+test_xtb = frames_to_data(load_frames(fetch("ethanol_test"), energy_key=energy_key, forces_key=forces_key), r_max,
                           range(len(test_data["test"])))
 err_xtb = mean_absolute_errors(model_xtb, test_xtb, device=device)
 print(f"xTB-trained copy on the 500 K test frames, against their xTB labels: force MAE "

@@ -18,8 +18,8 @@ from .loss import energy_force_loss, fit_energy_reference
 from .model import EquivariantPotential
 
 __all__ = ["BUDGET_TRAINING", "ETHANOL_SPECIES", "HELD_OUT_SETS", "LABELS", "MODEL_HPARAMS", "TRAIN_HPARAMS",
-           "build_potential", "frames_for_error", "held_out_errors", "label_keys", "mean_absolute_errors", "predict",
-           "pretrained", "train_potential"]
+           "build_potential", "checkpoint_name", "frames_for_error", "held_out_errors", "label_keys",
+           "mean_absolute_errors", "predict", "pretrained", "train_potential"]
 
 
 #: The architecture of notebook 04 (and of the shipped checkpoint), r_max in Å. Kept after the
@@ -146,6 +146,13 @@ def label_keys(labels: str) -> tuple[str, str]:
     return LABELS[labels]
 
 
+def checkpoint_name(labels: str) -> str:
+    """The registry name (and file stem in ``data/ethanol``) of the weights trained on ``labels``:
+    ``ethanol_potential`` for "dft", ``ethanol_potential_xtb`` for "xtb"."""
+    label_keys(labels)  # a clear error for unknown labels
+    return "ethanol_potential" if labels == "dft" else f"ethanol_potential_{labels}"
+
+
 def held_out_errors(model: EquivariantPotential, device: torch.device | str | None = None,
                     labels: str = "dft") -> dict[str, dict[str, float]]:
     """:func:`mean_absolute_errors` of ``model`` on each of ``HELD_OUT_SETS`` (fetched and checked
@@ -194,8 +201,6 @@ def pretrained(device: str | torch.device = "cpu", labels: str = "dft") -> Equiv
     :class:`~tutorial_utils.potential.EquivariantCalculator`."""
     from ..data import fetch
 
-    label_keys(labels)  # a clear error for unknown labels
-    name = "ethanol_potential" if labels == "dft" else f"ethanol_potential_{labels}"
     model = EquivariantPotential(ETHANOL_SPECIES, **MODEL_HPARAMS)
-    model.load_state_dict(torch.load(fetch(name), weights_only=True, map_location=device))
+    model.load_state_dict(torch.load(fetch(checkpoint_name(labels)), weights_only=True, map_location=device))
     return model.to(device).eval()
