@@ -72,7 +72,12 @@ def main(argv: list[str] | None = None) -> int:
                     "epochs": history.epochs, "steps": history.steps,
                     "n_train": len(train), "n_valid": len(valid), "train_seconds": round(seconds, 1),
                     "best_epoch": history.best_epoch + 1, "threads": args.threads,
-                    "made_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "errors": {}}
+                    "made_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    # per epoch, so that a reader can see whether the run reached a plateau
+                    "curves": {"seconds": [round(t, 1) for t in history.seconds],
+                               "train_loss": [float(f"{x:.4g}") for x in history.train_loss],
+                               "valid_loss": [float(f"{x:.4g}") for x in history.valid_loss]},
+                    "errors": {}}
     for name in ("test", "large"):
         clusters, _ = load_clusters(HERE / f"water_{name}.npz")
         by_size: dict[int, list[dict]] = {}
