@@ -7,8 +7,8 @@ Uses exactly the notebook's data, split, architecture and training settings
 at most ``max_molecules`` molecules, the free-atom reference, the charge constraint), writes the
 best ``state_dict`` to ``water_density_model.pt`` (load it with ``torch.load(...,
 weights_only=True)``, or ``tutorial_utils.density_model.pretrained()``) and its settings and
-held-out errors to ``water_density_model.json``, and records the weights' sha256 and size in the
-registry's manifest (``tutorial_utils/data/manifests/water.json``).
+held-out errors (and its per-epoch curves) to ``water_density_model.json``, and records the
+sha256 and size of both in the registry's manifest (``tutorial_utils/data/manifests/water.json``).
 """
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
                     "best_epoch": history.best_epoch + 1, "threads": args.threads,
                     "made_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
                     # per epoch, so that a reader can see whether the run reached a plateau
-                    "curves": {"seconds": [round(t, 1) for t in history.seconds],
+                    "curves": {"seconds": [round(float(t), 1) for t in np.cumsum(history.seconds)],  # since start
                                "train_loss": [float(f"{x:.4g}") for x in history.train_loss],
                                "valid_loss": [float(f"{x:.4g}") for x in history.valid_loss]},
                     "errors": {}}
@@ -88,7 +88,9 @@ def main(argv: list[str] | None = None) -> int:
                      "max_abs_dN": float(max(abs(x["d_electrons"]) for x in v)),
                      "dipole_error": round(float(np.mean([x["d_dipole"] for x in v])), 4)}
             for n, v in sorted(by_size.items())}
-    (HERE / "water_density_model.json").write_text(json.dumps(report, indent=1) + "\n")
+    info = HERE / "water_density_model.json"
+    info.write_text(json.dumps(report, indent=1) + "\n")
+    register_file(manifest_path(HERE, HERE, "water"), info, kind="training report (JSON)")  # notebook 05 reads it
     print(json.dumps(report, indent=1))
     return 0
 

@@ -116,6 +116,8 @@ PROJECT_FILES: dict[str, dict[str, tuple[str, str]]] = {
                               "training on clusters of at most 7 against at most 12 molecules"),
         "water_density_model.pt": ("water_density_model", "trained weights (state_dict) of notebook 05's "
                                    "density model, made by data/water/train_density.py"),
+        "water_density_model.json": ("water_density_model_info", "settings, per-epoch training curves and "
+                                     "held-out errors of the shipped density weights (train_density.py)"),
     },
     # notebook 06: the DoS network's weights and benchmark results (its data are external)
     "phonon_dos": {
