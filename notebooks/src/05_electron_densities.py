@@ -67,8 +67,8 @@ from tutorial_utils.density import (density_errors, density_from_matrix, density
                                     load_density_matrices, load_free_atoms, promolecule_coefficients,
                                     pyscf_to_e3nn_matrix, rotate_coefficients)
 from tutorial_utils.density_model import (DENSITY_HPARAMS, DENSITY_TRAIN, DensityModel, average_num_neighbors,
-                                          clusters_to_data, predict_coefficients, pretrained,
-                                          split_training_pool, train_density_model)
+                                          clusters_to_data, held_out_errors, predict_coefficients,
+                                          pretrained, split_training_pool, train_density_model)
 from tutorial_utils.md import time_per_call
 from tutorial_utils.notebook_cells import show_source
 from tutorial_utils.plotting import density_isosurfaces, plot_history
@@ -300,8 +300,10 @@ for z, name in [(8, "O"), (1, "H")]:
 with open(fetch("water_density_ablation")) as f:
     ablation = json.load(f)
 ours = {k: DENSITY_TRAIN[k] for k in ("conserve_charge", "reference", "metric")}   # this notebook's choice
+first_run = next(iter(ablation.values()))
 print("loaded from benchmarks/density_ablation.py's results (not computed in this run);"
-      f" {next(iter(ablation.values()))['epochs']} epochs per run, training clusters of at most 10 molecules:")
+      f" {first_run['epochs']} epochs per run, {first_run['train_clusters']} training clusters of at most 10 molecules"
+      " (the pool the ablation was measured on, a subset of this notebook's):")
 print("| variant | seeds | eps % test 3-10 | eps % large 20 | max |N_pred - N| e | dipole error e Å, large 20 |")
 print("|---|---|---|---|---|---|")
 for variant in dict.fromkeys(k.rsplit("/", 1)[0] for k in ablation):
@@ -353,9 +355,10 @@ else:
     print("loaded the shipped weights")
 
 # %% [markdown]
-# The best epoch printed above lies among the last few of the run, so the validation error was
-# still falling when the budget ran out: at this budget the model is not converged. How much a
-# longer budget (or a GPU, in the same time) would lower the errors below is not measured here.
+# The best epoch printed above lies in the last fifth of the run, so the validation error was
+# still falling when the budget ran out: at this budget the model is not converged. What a longer
+# budget buys is measured at the end of section 5, with the shipped weights (same settings, trained
+# longer).
 #
 # ## 5. How good is the predicted density?
 #
@@ -442,6 +445,68 @@ if "20" in eps_by_group:
 headline("model density error vs the fitted density, 3-10 waters", 100 * eps_by_group["3-10"], "%")
 
 # %% [markdown]
+# **The shipped weights.** The model above trained for this notebook's budget and was still
+# improving. `pretrained()` returns the same network trained with the same settings for a longer
+# budget by `data/water/train_density.py`; its report (settings, per-epoch losses, loaded from the
+# repository) shows whether that run reached a plateau, and its errors are computed now on the
+# same held-out clusters as above.
+
+# %%
+with open(fetch("water_density_model_info")) as f:
+    shipped_info = json.load(f)                        # written by data/water/train_density.py
+shipped_curves = shipped_info["curves"]
+print(f"shipped weights (loaded): {shipped_info['train_seconds']:.0f} s of training on "
+      f"{shipped_info['threads']} thread(s), {shipped_info['epochs']} epochs, {shipped_info['steps']} steps, "
+      f"best epoch {shipped_info['best_epoch']}, {shipped_info['n_train']} training clusters")
+last_fifth = int(0.8 * shipped_info["epochs"])
+shipped_valid = np.array(shipped_curves["valid_loss"])
+change = shipped_valid[last_fifth:].min() / shipped_valid[:last_fifth].min() - 1
+print(f"validation loss: the best of the last fifth of the epochs is {100 * abs(change):.1f} % "
+      + ("above" if change > 0 else "below") + " the best before it"
+      + (" (still improving)" if shipped_info["best_epoch"] > last_fifth else " (a plateau)"))
+fig, ax = plt.subplots(figsize=(6.0, 3.4))
+ax.semilogy(np.array(shipped_curves["seconds"]) / 60, shipped_curves["train_loss"], label="training")
+ax.semilogy(np.array(shipped_curves["seconds"]) / 60, shipped_valid, label="validation")
+ax.set(xlabel="training time [min]", ylabel="loss (overlap metric)", title="shipped weights: training run")
+ax.legend()
+plt.tight_layout()
+plt.show()
+
+shipped = pretrained(device=device)   # tutorial_utils.density_model.pretrained: the state_dict, weights_only=True
+shipped_rows = held_out_errors(shipped, [test[k] for k in eval_test] + [large[k] for k in eval_large], basis,
+                               device=device)
+print("shipped weights, computed now, beside this notebook's own run (section 5's table):")
+print("| set | clusters | eps model % shipped | eps model % this run | max |N_pred - N| e shipped | "
+      "dipole error e Å shipped | dipole error e Å this run |")
+print("|---|---|---|---|---|---|---|")
+shipped_eps = {}
+for label, sizes in [("test (3-10)", range(3, 11)), ("large (15)", [15]), ("large (20)", [20])]:
+    rows = [r for r in shipped_rows if r["n_molecules"] in sizes]
+    now = [r for r in results if r["n"] in sizes]          # the same clusters, this run's model
+    if rows:
+        shipped_eps[label] = 100 * np.mean([r["eps_model"] for r in rows])
+        print(f"| {label} | {len(rows)} | {shipped_eps[label]:.2f} | {summary(now, 'eps_model'):.2f} | "
+              f"{max(abs(r['d_electrons']) for r in rows):.1e} | {np.mean([r['d_dipole'] for r in rows]):.3f} | "
+              f"{np.mean([r['d_dipole'] for r in now]):.3f} |")
+        print(f"    {label}: the shipped weights' density error is "
+              + ("lower" if shipped_eps[label] < summary(now, "eps_model") else "not lower") + " than this run's")
+if is_quick():
+    print("quick mode: a subset of the held-out clusters; the goals below refer to all of them")
+for label, goal in [("test (3-10)", 0.45), ("large (20)", 0.5)]:
+    if label in shipped_eps:
+        print(f"{label}: eps {shipped_eps[label]:.2f} % against the goal of <= {goal} %: "
+              + ("met" if shipped_eps[label] <= goal else "missed"))
+
+# %% [markdown]
+# Read the lines under the table (in full mode; a quick run trains too briefly to compare). The
+# longer run is more accurate on the held-out clusters of 3-10 molecules, the sizes it trained and
+# validated on, but not on the 20-molecule clusters, and its dipole error there is larger. Training
+# longer fits the small clusters better without teaching the model what a large cluster holds, and
+# the validation clusters (at most 7 molecules) that chose its best epoch cannot see that. The
+# large set has only 2 clusters per size, so these are indications, not a measurement with error
+# bars; section 6 asks the systematic question: do larger training clusters help?
+
+# %% [markdown]
 # ## 6. Does training on larger clusters help? Rackers' experiment
 #
 # Rackers et al. (2023) trained on clusters of up to 12 molecules and stayed accurate on clusters of
@@ -457,12 +522,14 @@ with open(fetch("water_density_size")) as f:
     size_study = json.load(f)
 print("loaded from benchmarks/density_ablation.py --study size (not computed in this run):")
 fig, ax = plt.subplots(figsize=(6.5, 3.8))
-curves = {}
+curves, errors_se = {}, {}   # per training range: mean eps % per held-out size, its standard error over seeds
 for label in dict.fromkeys(k.rsplit("/", 1)[0] for k in size_study if size_study[k]["config"] == ours):
     runs = [v for k, v in size_study.items() if k.rsplit("/", 1)[0] == label]
     sizes_run = sorted(int(n) for n in runs[0]["eps_model_pct_by_size"])
     eps = np.array([[r["eps_model_pct_by_size"][str(n)] for n in sizes_run] for r in runs])
     curves[label] = dict(zip(sizes_run, eps.mean(0)))
+    errors_se[label] = dict(zip(sizes_run, eps.std(0, ddof=1) / np.sqrt(len(runs)) if len(runs) > 1
+                                else np.full(len(sizes_run), np.nan)))
     ax.errorbar(sizes_run, eps.mean(0), yerr=eps.std(0, ddof=1) / np.sqrt(len(runs)) if len(runs) > 1 else None,
                 marker="o", capsize=3, label=f"{label} ({len(runs)} seeds, {runs[0]['train_clusters']} clusters)")
     print(f"{label}: {len(runs)} seeds, {runs[0]['train_clusters']} training clusters;"
@@ -481,15 +548,21 @@ if small and big:
     common = sorted(set(curves[small]) & set(curves[big]))
     lower = [n for n in common if curves[big][n] < curves[small][n]]
     print(f"training on at most 12 molecules gives a lower error than at most 7 at {len(lower)} of {len(common)}"
-          f" held-out sizes; at 20 molecules {100 * (1 - curves[big][20] / curves[small][20]):.0f} % lower")
+          f" held-out sizes")
+    for n in (10, 20):
+        gap, se = curves[small][n] - curves[big][n], np.hypot(errors_se[small][n], errors_se[big][n])
+        print(f"at {n} molecules: {100 * gap / curves[small][n]:.0f} % lower, a difference of {gap:.3f} % points"
+              f" = {gap / se:.1f} standard errors of the seed means")
 
 # %% [markdown]
 # The lines printed above say what the plot shows: the model trained with the `train_medium`
-# clusters has a lower error at the held-out sizes, the largest ones included, but its error still
-# grows with size; clusters of 12 molecules do not yet teach it everything a 20-molecule cluster
-# holds. The study has fewer seeds than we would like (printed per curve: the second seed of the
-# larger pool did not fit this session's budget), so read a difference of a few hundredths of a
-# per cent as noise.
+# clusters has a lower mean error at every held-out size, the largest ones included, but only by a
+# few per cent, about one standard error of the two seeds (the bars). The direction is consistent,
+# yet with 2 seeds it is an indication, not a resolved difference (the sizes are not independent
+# tests: each seed's model is evaluated at all of them). Both errors still grow with size: clusters
+# of 12 molecules do not yet teach the model everything a 20-molecule cluster holds, and the extra
+# clusters of 8-12 molecules (the difference of the two training-cluster counts printed) are few
+# beside the small ones.
 
 # %% [markdown]
 # ## 7. Looking at the density
