@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
+from .benchmark_scripts import load_benchmark
+from .notebook_files import ROOT
 
 
 def test_the_ablation_pool_is_the_early_part_of_train_small():
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    try:
-        import density_ablation
-    finally:
-        sys.path.remove(str(ROOT / "benchmarks"))
+    density_ablation = load_benchmark("density_ablation")
     sets = density_ablation.load_sets()["sets"]
     early, small = sets["train_small_early"], sets["train_small"]
     assert 0 < len(early) < len(small)  # the later snapshots are left out ...

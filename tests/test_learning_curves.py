@@ -3,17 +3,13 @@ and the summary notebook 04 reads (means over seeds, slopes, the data-efficiency
 
 from __future__ import annotations
 
-import importlib.util
 import math
 
 import pytest
 
-from .notebook_files import ROOT
+from .benchmark_scripts import load_benchmark
 
-spec = importlib.util.spec_from_file_location("learning_curves", ROOT / "benchmarks" / "learning_curves.py")
-assert spec and spec.loader
-lc = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(lc)
+lc = load_benchmark("learning_curves")
 
 
 def test_step_cap_grows_as_the_square_root_in_whole_epochs():

@@ -3,21 +3,10 @@
 from __future__ import annotations
 
 import importlib.util
-import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _script():
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    try:
-        import package_compare
-    finally:
-        sys.path.remove(str(ROOT / "benchmarks"))
-    return package_compare
+from .benchmark_scripts import load_benchmark
 
 
 @pytest.mark.parametrize(("package", "module", "hint"), [("nequip", "nequip", "pip install nequip==0.19.1"),
@@ -26,7 +15,7 @@ def test_without_the_package_the_benchmark_explains_and_skips(capsys, tmp_path, 
     if importlib.util.find_spec(module) is not None:
         pytest.skip(f"{module} is installed here")
     out = tmp_path / "results.json"
-    assert _script().main(["--package", package, "--seconds", "1", "--out", str(out)]) == 0
+    assert load_benchmark("package_compare").main(["--package", package, "--seconds", "1", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "SKIPPED" in printed and hint in printed
     assert not out.exists()  # a skipped run writes no results
@@ -36,7 +25,7 @@ def test_a_python_that_does_not_exist_is_a_clear_error(capsys, tmp_path):
     out = tmp_path / "results.json"
     missing = str(tmp_path / "no-such-venv" / "bin" / "python")
     with pytest.raises(SystemExit) as stop:
-        _script().main(["--package", "mace", "--reference-python", missing, "--out", str(out)])
+        load_benchmark("package_compare").main(["--package", "mace", "--reference-python", missing, "--out", str(out)])
     assert stop.value.code == 2
     printed = capsys.readouterr().err
     assert missing in printed and "mace-torch" in printed
