@@ -1,6 +1,7 @@
 """Train the potential of notebook 04 in full mode and save its weights for "train or load".
 
     python data/ethanol/train_potential.py [--seconds 300] [--threads 1] [--labels dft|xtb]
+        [--ema-decay 0.999] [--frames-per-epoch 900] [--energy-weight 10] [--out DIR]
 
 Uses exactly the notebook's split, architecture and training settings
 (``tutorial_utils.potential.MODEL_HPARAMS``, ``TRAIN_HPARAMS`` updated by ``BUDGET_TRAINING``: a
@@ -51,7 +52,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--labels", choices=sorted(LABELS), default="dft",
                         help="train on the DFT labels (ethanol_potential.pt) or on the GFN2-xTB labels the "
                              "same files carry (ethanol_potential_xtb.pt: the like-for-like MD check)")
+    parser.add_argument("--ema-decay", type=float, default=BUDGET_TRAINING.get("ema_decay"),
+                        help="keep a moving average of the weights with this decay per step (default: the recipe's)")
+    parser.add_argument("--frames-per-epoch", type=int, default=None,
+                        help="frames between validations (default: the recipe's)")
+    parser.add_argument("--energy-weight", type=float, default=None,
+                        help="weight of the per-atom energy term of the loss (default: the recipe's)")
+    parser.add_argument("--out", type=Path, default=HERE,
+                        help="folder for the .pt/.json; only the default (data/ethanol) registers the weights "
+                             "in the manifest, so candidates written elsewhere never replace the shipped model")
     args = parser.parse_args(argv)
+    if args.seconds <= 0:
+        parser.error(f"--seconds must be positive, got {args.seconds}")
     torch.set_num_threads(args.threads)
     energy_key, forces_key = label_keys(args.labels)
     stem = checkpoint_name(args.labels)
@@ -63,11 +75,17 @@ def main(argv: list[str] | None = None) -> int:
     train_data, valid_data = [data[k] for k in train_idx], [data[k] for k in valid_idx]
     model = build_potential(species, train_data)
     t0, cpu0 = time.perf_counter(), time.process_time()
-    settings = {**BUDGET_TRAINING, "max_seconds": args.seconds}
+    settings = {**BUDGET_TRAINING, "max_seconds": args.seconds, "ema_decay": args.ema_decay}
+    for key, value in (("frames_per_epoch", args.frames_per_epoch), ("energy_weight", args.energy_weight)):
+        if value is not None:
+            settings[key] = value
     history = train_potential(model, train_data, valid_data, epochs=100_000, **settings)
     seconds, cpu_seconds = time.perf_counter() - t0, time.process_time() - cpu0
-    torch.save(model.state_dict(), HERE / f"{stem}.pt")
-    register_file(manifest_path(HERE, HERE, "ethanol"), HERE / f"{stem}.pt", kind="trained weights (state_dict)")
+    out = args.out.resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    torch.save(model.state_dict(), out / f"{stem}.pt")
+    if out == HERE:
+        register_file(manifest_path(HERE, HERE, "ethanol"), HERE / f"{stem}.pt", kind="trained weights (state_dict)")
     report = {"labels": args.labels, "label_keys": [energy_key, forces_key], "model": MODEL_HPARAMS,
               "training": {**TRAIN_HPARAMS, **settings}, "threads": args.threads,
               "epochs": history.epochs, "steps": history.steps,
@@ -77,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
               "made_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
               "errors": {name: {k: round(v, 3) for k, v in errors.items()}
                          for name, errors in held_out_errors(model, labels=args.labels).items()}}
-    (HERE / f"{stem}.json").write_text(json.dumps(report, indent=1) + "\n")
+    (out / f"{stem}.json").write_text(json.dumps(report, indent=1) + "\n")
     print(json.dumps(report, indent=1))
     return 0
 
