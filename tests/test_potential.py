@@ -415,3 +415,29 @@ def test_unknown_labels_say_what_to_choose():
                  lambda: held_out_errors(None, labels="ccsd")):  # type: ignore[arg-type]
         with pytest.raises(ValueError, match=r"unknown labels 'ccsd'.*\['dft', 'xtb'\]"):
             call()
+
+
+def test_train_potential_script_writes_candidates_outside_the_registry(tmp_path):
+    """``data/ethanol/train_potential.py --out DIR`` writes the weights and their card to DIR and
+    leaves the shipped weights and the manifest untouched; a non-positive budget is refused."""
+    import json
+
+    from .benchmark_scripts import load_script
+
+    script = load_script("data/ethanol/train_potential.py")
+    manifest = SHIPPED.parents[2] / "tutorial_utils" / "data" / "manifests" / "ethanol.json"
+    before = manifest.read_bytes(), SHIPPED.read_bytes()
+    with pytest.raises(SystemExit):
+        script.main(["--seconds", "0"])
+    threads = torch.get_num_threads()
+    try:
+        assert script.main(["--seconds", "2", "--ema-decay", "0.99", "--frames-per-epoch", "40",
+                            "--energy-weight", "10", "--out", str(tmp_path)]) == 0
+    finally:
+        torch.set_num_threads(threads)  # the script sets its own thread count
+    card = json.loads((tmp_path / "ethanol_potential.json").read_text())
+    assert card["training"]["ema_decay"] == 0.99 and card["training"]["frames_per_epoch"] == 40
+    assert card["training"]["energy_weight"] == 10 and card["epochs"] >= 1
+    assert set(card["errors"]) == {"test", "t300", "t700"}
+    torch.load(tmp_path / "ethanol_potential.pt", weights_only=True)
+    assert (manifest.read_bytes(), SHIPPED.read_bytes()) == before
