@@ -377,11 +377,12 @@ def test_pretrained_gives_the_recorded_held_out_errors(labels):
     same labels when it made the weights."""
     import json
 
-    from tutorial_utils.potential import MODEL_HPARAMS, label_keys, mean_absolute_errors, pretrained
+    from tutorial_utils.potential import MODEL_HPARAMS, label_keys, mean_absolute_errors, pretrained, pretrained_card
 
     stem = "ethanol_potential" if labels == "dft" else f"ethanol_potential_{labels}"
-    card = json.loads((SHIPPED.parent / f"{stem}.json").read_text())
-    assert card.get("labels", "dft") == labels
+    card = pretrained_card(labels=labels)  # fetched through the registry, sha256 checked
+    assert card == json.loads((SHIPPED.parent / f"{stem}.json").read_text())
+    assert card.get("labels", "dft") == labels and card["model"] == MODEL_HPARAMS
     model = pretrained(labels=labels)
     assert not model.training and model.species == [1, 6, 8]
     energy_key, forces_key = label_keys(labels)

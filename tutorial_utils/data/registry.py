@@ -90,6 +90,10 @@ PROJECT_FILES: dict[str, dict[str, tuple[str, str]]] = {
                               "energy + forces call of the potential, GFN2-xTB and DFT for 1-64 ethanol molecules"),
         "ethanol_potential.pt": ("ethanol_potential", "trained weights (state_dict) of notebook 04's "
                                  "potential, made by data/ethanol/train_potential.py"),
+        "ethanol_potential.json": ("ethanol_potential_card", "the training settings, budget and held-out errors "
+                                   "of ethanol_potential.pt, written by data/ethanol/train_potential.py"),
+        "ethanol_potential_xtb.json": ("ethanol_potential_xtb_card", "the training settings, budget and held-out "
+                                       "errors (against the xTB labels) of ethanol_potential_xtb.pt"),
         "ethanol_potential_xtb.pt": ("ethanol_potential_xtb", "trained weights (state_dict) of the same potential "
                                      "trained on the GFN2-xTB labels (the like-for-like MD check), made by "
                                      "data/ethanol/train_potential.py --labels xtb"),

@@ -35,6 +35,7 @@ from .recipe import (
                      mean_absolute_errors,
                      predict,
                      pretrained,
+                     pretrained_card,
                      train_potential,
 )
 
@@ -64,6 +65,7 @@ __all__ = [
     "mean_absolute_errors",
     "predict",
     "pretrained",
+    "pretrained_card",
     "split_indices",
     "train_potential",
 ]

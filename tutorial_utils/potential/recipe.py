@@ -19,7 +19,7 @@ from .model import EquivariantPotential
 
 __all__ = ["BUDGET_TRAINING", "ETHANOL_SPECIES", "HELD_OUT_SETS", "LABELS", "MODEL_HPARAMS", "TRAIN_HPARAMS",
            "build_potential", "checkpoint_name", "frames_for_error", "held_out_errors", "label_keys",
-           "mean_absolute_errors", "predict", "pretrained", "train_potential"]
+           "mean_absolute_errors", "predict", "pretrained", "pretrained_card", "train_potential"]
 
 
 #: The architecture of notebook 04 (and of the shipped checkpoint), r_max in Å. Kept after the
@@ -204,3 +204,16 @@ def pretrained(device: str | torch.device = "cpu", labels: str = "dft") -> Equiv
     model = EquivariantPotential(ETHANOL_SPECIES, **MODEL_HPARAMS)
     model.load_state_dict(torch.load(fetch(checkpoint_name(labels)), weights_only=True, map_location=device))
     return model.to(device).eval()
+
+
+def pretrained_card(labels: str = "dft") -> dict:
+    """The card of :func:`pretrained` ``(labels=...)``: the JSON that ``data/ethanol/train_potential.py``
+    wrote beside the weights, with the model and training settings (``"model"``, ``"training"``),
+    the budget (``"train_seconds"``, ``"cpu_seconds"``: s; ``"threads"``, ``"epochs"``,
+    ``"steps"``, ``"best_epoch"``) and the held-out errors (``"errors"``: {set: {"energy_mae_meV_per_atom",
+    "force_mae_meV_per_A"}})."""
+    import json
+
+    from ..data import fetch
+
+    return json.loads(fetch(f"{checkpoint_name(labels)}_card").read_text())
