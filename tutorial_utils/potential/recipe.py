@@ -35,7 +35,8 @@ MODEL_HPARAMS: dict = dict(r_max=4.0, l_max=1, num_layers=3, mul=16, num_basis=8
 #: energies of 100-frame runs kept a constant offset of about 24 meV/atom at the same force error.
 TRAIN_HPARAMS: dict = dict(lr=5e-3, batch_size=5, frames_per_epoch=250, energy_weight=30.0,
                            force_weight=10.0)
-#: Notebook 04's main training (and the shipped weights): a wall-clock budget of ``max_seconds``
+#: Notebook 04's main training (the shipped weights add an EMA of the weights and a validation
+#: per 900 frames over a longer budget; see their card): a wall-clock budget of ``max_seconds``
 #: with the learning rate on a cosine over that time, batches of 20 frames at lr 1e-2, so a
 #: faster machine (a GPU) takes more steps in the same time. Chosen with
 #: ``benchmarks/potential_budget.py`` (``data/ethanol/potential_budget.json``): in 600 s on one
